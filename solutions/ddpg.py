@@ -1,0 +1,153 @@
+"""DDPG: Deep Deterministic Policy Gradient (Lillicrap et al., 2016).
+
+A critic Q(s, a; θ) learns by regression on the one-step target of the target networks, an actor
+π_w(s) climbs the critic along the deterministic policy gradient, and the target networks follow
+the trained ones by Polyak averaging. Each step of the pseudo-code is one method below:
+`critic_target`, `critic_step`, `actor_step`, `soft_update`, `explore`; `train` strings them together.
+"""
+
+from copy import deepcopy
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import trange
+
+from solutions.config import check_continuous_actions, read_config
+from solutions.replay_buffer import ReplayBuffer
+
+DDPG_DEFAULTS = {
+    "gamma": 0.99,  # discount factor γ
+    "buffer_size": 1e6,  # replay buffer capacity (transitions)
+    "learning_rate": 1e-3,  # Adam step size, critic and actor
+    "batch_size": 256,  # transitions per gradient step
+    "tau": 0.005,  # Polyak averaging rate τ of the target networks
+    "exploration_noise": 0.1,  # std of the Gaussian exploration noise, in units of the action half-range
+    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
+    "tqdm_disable": False,  # True hides the progress bar
+    "disable_episode_report": True,  # False prints one line per finished episode
+}
+
+
+class ddpg_agent:
+    def __init__(self, config, value_network, policy_network):
+        self.config = read_config(config, DDPG_DEFAULTS, "ddpg_agent")
+        self.gamma = self.config["gamma"]
+        self.tau = self.config["tau"]
+        self.batch_size = int(self.config["batch_size"])
+        # Learning needs at least one batch in the buffer.
+        self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
+
+        self.Q = value_network
+        self.pi = policy_network
+        self.device = next(policy_network.parameters()).device
+        # The target networks Q(·; θ') and π(·; w') start as copies (θ' = θ, w' = w) and are only
+        # ever moved by `soft_update`: no gradient reaches them.
+        self.Q_target = deepcopy(value_network).requires_grad_(False)
+        self.pi_target = deepcopy(policy_network).requires_grad_(False)
+        self.Q_optimizer = torch.optim.Adam(self.Q.parameters(), lr=self.config["learning_rate"])
+        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"])
+        self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
+        self.env_steps = 0  # counted across calls to `train`, so that a second call does not warm up again
+        self.episode_returns = []
+
+    def critic_target(self, R, Y, D):
+        """y = r + γ (1 - terminated) Q(s', π(s'; w'); θ')."""
+        # The target is a fixed regression label: computed without a graph, so that the critic's
+        # gradient does not flow into the target networks.
+        with torch.no_grad():
+            next_q = self.Q_target(Y, self.pi_target(Y))
+            # (1 - terminated): a terminal state has no future. A time-limit truncation is not
+            # stored as terminated, so its s' keeps its value.
+            return R + self.gamma * (1 - D) * next_q
+
+    def critic_step(self, X, A, R, Y, D):
+        """One gradient step on L^Q(θ) = mean (Q(s, a; θ) - y)²."""
+        target_q = self.critic_target(R, Y, D)
+        critic_loss = F.mse_loss(self.Q(X, A), target_q)
+        self.Q_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.Q_optimizer.step()
+        return critic_loss.detach()
+
+    def actor_step(self, X):
+        """One gradient step on L^π(w) = -mean Q(s, π_w(s); θ): descent on it is ascent on Q."""
+        # The critic is frozen while the actor learns: the gradient goes through Q to the action,
+        # and only w is updated (and no time is spent on gradients for θ).
+        self.Q.requires_grad_(False)
+        actor_loss = -self.Q(X, self.pi(X)).mean()
+        self.pi_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.pi_optimizer.step()
+        self.Q.requires_grad_(True)
+        return actor_loss.detach()
+
+    @torch.no_grad()
+    def soft_update(self):
+        """θ' ← τ θ + (1 - τ) θ' and w' ← τ w + (1 - τ) w'."""
+        for target, online in ((self.Q_target, self.Q), (self.pi_target, self.pi)):
+            # lerp_(θ', θ, τ) computes θ' + τ (θ - θ'), the same average, for all tensors in one call.
+            torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), self.tau)
+
+    @torch.no_grad()
+    def explore(self, state):
+        """a = clip(π_w(s) + ε, low, high) with ε ~ N(0, (σ · action_scale)²)."""
+        action = self.pi(torch.as_tensor(state, dtype=torch.float32, device=self.device))
+        noise = self.config["exploration_noise"] * self.pi.action_scale * torch.randn_like(action)
+        low = self.pi.action_bias - self.pi.action_scale
+        high = self.pi.action_bias + self.pi.action_scale
+        return (action + noise).clamp(low, high).cpu().numpy()
+
+    def update(self):
+        X, A, R, Y, D = self.memory.sample(self.batch_size)
+        self.critic_step(X, A, R, Y, D)
+        self.actor_step(X)
+        self.soft_update()
+
+    def train(self, env, max_steps):
+        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
+
+        Ctrl-C stops training cleanly: the networks keep what they learned and the returns of the
+        finished episodes are returned (and stay in `agent.episode_returns`).
+        """
+        check_continuous_actions(env, "ddpg_agent")
+        seed = self.config["seed"]
+        env.action_space.seed(seed)
+        state, _ = env.reset(seed=seed)
+        self.episode_returns, episode_return = [], 0.0
+        progress = trange(int(max_steps), desc="DDPG", disable=self.config["tqdm_disable"])
+        try:
+            for _ in progress:
+                if self.env_steps < self.learning_starts:
+                    action = env.action_space.sample()
+                else:
+                    action = self.explore(state)
+                next_state, reward, terminated, truncated, _ = env.step(action)
+                self.memory.append(state, action, reward, next_state, terminated)
+                self.env_steps += 1
+                episode_return += reward
+                if self.env_steps >= self.learning_starts:
+                    self.update()
+                if terminated or truncated:
+                    self.end_episode(episode_return, progress)
+                    state, _ = env.reset()
+                    episode_return = 0.0
+                else:
+                    state = next_state
+        except KeyboardInterrupt:
+            print(
+                f"Training stopped by Ctrl-C: the networks keep what they learned; "
+                f"{len(self.episode_returns)} episode returns are in agent.episode_returns."
+            )
+        finally:
+            progress.close()
+        return self.episode_returns
+
+    def end_episode(self, episode_return, progress):
+        self.episode_returns.append(episode_return)
+        progress.set_postfix(episodes=len(self.episode_returns), last_return=f"{episode_return:.0f}")
+        if not self.config["disable_episode_report"]:
+            print(
+                f"Episode {len(self.episode_returns):4d}, buffer size {len(self.memory):7d}, "
+                f"episode return {episode_return:8.1f}"
+            )

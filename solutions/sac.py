@@ -1,0 +1,187 @@
+"""SAC: Soft Actor-Critic (Haarnoja et al., 2018), with a fixed or a learned temperature α.
+
+The policy is stochastic (a squashed Gaussian, see `sac_policy.py`) and maximises return plus α
+times its entropy. Twin critics learn the soft Q-function; the actor minimises
+α log π(a|s) - min_i Q(s, a; θ_i); with `learn_alpha`, α is tuned so that the policy's entropy
+stays near a target (Haarnoja et al., 2019, "Soft Actor-Critic Algorithms and Applications").
+Each step of the pseudo-code is one method below; `train` strings them together.
+"""
+
+import math
+from copy import deepcopy
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import trange
+
+from solutions.config import check_continuous_actions, read_config
+from solutions.replay_buffer import ReplayBuffer
+
+SAC_DEFAULTS = {
+    "gamma": 0.99,  # discount factor γ
+    "buffer_size": 1e6,  # replay buffer capacity (transitions)
+    "learning_rate": 1e-3,  # Adam step size, critics and actor
+    "batch_size": 256,  # transitions per gradient step
+    "tau": 0.005,  # Polyak averaging rate τ of the target critics
+    "alpha": 0.2,  # temperature α: fixed, or the starting value when it is learned
+    "learn_alpha": True,  # tune α towards the target entropy (False: α stays fixed)
+    "target_entropy": None,  # the entropy α aims for; None means -dim(A)
+    "alpha_learning_rate": 1e-3,  # Adam step size for log α
+    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
+    "tqdm_disable": False,  # True hides the progress bar
+    "disable_episode_report": True,  # False prints one line per finished episode
+}
+
+
+class sac_agent:
+    def __init__(self, config, value_network1, value_network2, policy_network):
+        self.config = read_config(config, SAC_DEFAULTS, "sac_agent")
+        self.gamma = self.config["gamma"]
+        self.tau = self.config["tau"]
+        self.batch_size = int(self.config["batch_size"])
+        self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
+
+        self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
+        self.device = next(policy_network.parameters()).device
+        # Target critics only: SAC's target uses the current policy at s', not a target policy.
+        self.Q1_target = deepcopy(value_network1).requires_grad_(False)
+        self.Q2_target = deepcopy(value_network2).requires_grad_(False)
+        critic_parameters = [*self.Q1.parameters(), *self.Q2.parameters()]
+        self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"])
+        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"])
+
+        # α is learned through log α, which keeps α positive whatever the gradient step does.
+        action_dim = self.pi.action_scale.shape[0]
+        target_entropy = self.config["target_entropy"]
+        self.target_entropy = -float(action_dim) if target_entropy is None else float(target_entropy)
+        self.log_alpha = torch.tensor(
+            math.log(self.config["alpha"]), device=self.device, requires_grad=self.config["learn_alpha"]
+        )
+        if self.config["learn_alpha"]:
+            self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=self.config["alpha_learning_rate"])
+
+        self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
+        self.env_steps = 0  # counted across calls to `train`
+        self.episode_returns = []
+
+    @property
+    def alpha(self):
+        return self.log_alpha.detach().exp()
+
+    def critic_target(self, R, Y, D):
+        """y = r + γ (1 - terminated) [min_i Q(s', a'; θ'_i) - α log π(a'|s')], a' ~ π(·|s')."""
+        with torch.no_grad():  # y is a fixed label: no gradient flows into the targets or the policy
+            next_action, next_log_prob = self.pi.sample(Y)
+            next_q = torch.min(self.Q1_target(Y, next_action), self.Q2_target(Y, next_action))
+            # The soft value of s': its Q-value plus α times the entropy estimate -log π(a'|s').
+            next_value = next_q - self.alpha * next_log_prob
+            # (1 - terminated): no future after a terminal state; a truncated s' keeps its value.
+            return R + self.gamma * (1 - D) * next_value
+
+    def critic_step(self, X, A, R, Y, D):
+        """One gradient step on L(θ1, θ2) = mean (Q(s, a; θ1) - y)² + mean (Q(s, a; θ2) - y)²."""
+        target_q = self.critic_target(R, Y, D)
+        critic_loss = F.mse_loss(self.Q1(X, A), target_q) + F.mse_loss(self.Q2(X, A), target_q)
+        self.Q_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.Q_optimizer.step()
+        return critic_loss.detach()
+
+    def actor_step(self, X):
+        """One gradient step on L^π(w) = mean [α log π_w(a|s) - min_i Q(s, a; θ_i)], a ~ π_w(·|s).
+
+        The current critics, not the target ones, judge the actions. Returns log π(a|s) (detached)
+        for the temperature step.
+        """
+        self.Q1.requires_grad_(False)  # gradients pass through the critics to a; θ stays put
+        self.Q2.requires_grad_(False)
+        action, log_prob = self.pi.sample(X)  # reparametrised: a depends on w
+        q = torch.min(self.Q1(X, action), self.Q2(X, action))
+        actor_loss = (self.alpha * log_prob - q).mean()
+        self.pi_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.pi_optimizer.step()
+        self.Q1.requires_grad_(True)
+        self.Q2.requires_grad_(True)
+        return log_prob.detach()
+
+    def temperature_step(self, log_prob):
+        """One gradient step on L(α) = -mean log α · (log π(a|s) + H̄), H̄ the target entropy.
+
+        The gradient in log α is -(mean log π + H̄) = (entropy - H̄): α falls when the policy's
+        entropy is above target, and rises when it is below.
+        """
+        alpha_loss = -(self.log_alpha * (log_prob + self.target_entropy)).mean()
+        self.alpha_optimizer.zero_grad(set_to_none=True)
+        alpha_loss.backward()
+        self.alpha_optimizer.step()
+
+    @torch.no_grad()
+    def soft_update(self):
+        """θ'_i ← τ θ_i + (1 - τ) θ'_i for both critics."""
+        for target, online in ((self.Q1_target, self.Q1), (self.Q2_target, self.Q2)):
+            # lerp_(θ', θ, τ) computes θ' + τ (θ - θ'), the same average, for all tensors in one call.
+            torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), self.tau)
+
+    @torch.no_grad()
+    def explore(self, state):
+        """a ~ π_w(·|s): the policy's own noise explores."""
+        action, _ = self.pi.sample(torch.as_tensor(state, dtype=torch.float32, device=self.device))
+        return action.cpu().numpy()
+
+    def update(self):
+        X, A, R, Y, D = self.memory.sample(self.batch_size)
+        self.critic_step(X, A, R, Y, D)
+        log_prob = self.actor_step(X)
+        if self.config["learn_alpha"]:
+            self.temperature_step(log_prob)
+        self.soft_update()
+
+    def train(self, env, max_steps):
+        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
+
+        Ctrl-C stops training cleanly: the networks keep what they learned and the returns of the
+        finished episodes are returned (and stay in `agent.episode_returns`).
+        """
+        check_continuous_actions(env, "sac_agent")
+        seed = self.config["seed"]
+        env.action_space.seed(seed)
+        state, _ = env.reset(seed=seed)
+        self.episode_returns, episode_return = [], 0.0
+        progress = trange(int(max_steps), desc="SAC", disable=self.config["tqdm_disable"])
+        try:
+            for _ in progress:
+                if self.env_steps < self.learning_starts:
+                    action = env.action_space.sample()
+                else:
+                    action = self.explore(state)
+                next_state, reward, terminated, truncated, _ = env.step(action)
+                self.memory.append(state, action, reward, next_state, terminated)
+                self.env_steps += 1
+                episode_return += reward
+                if self.env_steps >= self.learning_starts:
+                    self.update()
+                if terminated or truncated:
+                    self.end_episode(episode_return, progress)
+                    state, _ = env.reset()
+                    episode_return = 0.0
+                else:
+                    state = next_state
+        except KeyboardInterrupt:
+            print(
+                f"Training stopped by Ctrl-C: the networks keep what they learned; "
+                f"{len(self.episode_returns)} episode returns are in agent.episode_returns."
+            )
+        finally:
+            progress.close()
+        return self.episode_returns
+
+    def end_episode(self, episode_return, progress):
+        self.episode_returns.append(episode_return)
+        progress.set_postfix(episodes=len(self.episode_returns), last_return=f"{episode_return:.0f}")
+        if not self.config["disable_episode_report"]:
+            print(
+                f"Episode {len(self.episode_returns):4d}, buffer size {len(self.memory):7d}, "
+                f"episode return {episode_return:8.1f}"
+            )

@@ -1,0 +1,166 @@
+"""TD3: Twin Delayed DDPG (Fujimoto et al., 2018).
+
+DDPG with three changes against overestimation of Q:
+1. twin critics, and a target that takes the smaller of the two target critics (clipped double Q);
+2. target-policy smoothing: clipped Gaussian noise on the target action;
+3. delayed updates: the actor and the target networks move once every `policy_update_freq`
+   critic steps.
+Each step of the pseudo-code is one method below; `train` strings them together.
+"""
+
+from copy import deepcopy
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import trange
+
+from solutions.config import check_continuous_actions, read_config
+from solutions.replay_buffer import ReplayBuffer
+
+TD3_DEFAULTS = {
+    "gamma": 0.99,  # discount factor γ
+    "buffer_size": 1e6,  # replay buffer capacity (transitions)
+    "learning_rate": 1e-3,  # Adam step size, critics and actor
+    "batch_size": 256,  # transitions per gradient step
+    "tau": 0.005,  # Polyak averaging rate τ of the target networks
+    "exploration_noise": 0.1,  # std of the Gaussian exploration noise, in units of the action half-range
+    "action_noise_scale": 0.2,  # std of the target-policy smoothing noise, same units
+    "action_noise_clip": 0.5,  # the smoothing noise is clipped to ± this, same units
+    "policy_update_freq": 2,  # critic steps per actor step and target update
+    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
+    "tqdm_disable": False,  # True hides the progress bar
+    "disable_episode_report": True,  # False prints one line per finished episode
+}
+
+
+class td3_agent:
+    def __init__(self, config, value_network1, value_network2, policy_network):
+        self.config = read_config(config, TD3_DEFAULTS, "td3_agent")
+        self.gamma = self.config["gamma"]
+        self.tau = self.config["tau"]
+        self.batch_size = int(self.config["batch_size"])
+        self.policy_update_freq = int(self.config["policy_update_freq"])
+        self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
+
+        self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
+        self.device = next(policy_network.parameters()).device
+        # Target networks: copies that only `soft_update` moves.
+        self.Q1_target = deepcopy(value_network1).requires_grad_(False)
+        self.Q2_target = deepcopy(value_network2).requires_grad_(False)
+        self.pi_target = deepcopy(policy_network).requires_grad_(False)
+        # One optimizer for both critics: their losses are summed and stepped together.
+        critic_parameters = [*self.Q1.parameters(), *self.Q2.parameters()]
+        self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"])
+        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"])
+        self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
+        self.env_steps = 0  # counted across calls to `train`
+        self.critic_updates = 0  # counts critic steps, to delay the actor and target updates
+        self.episode_returns = []
+
+    def action_bounds(self):
+        return self.pi.action_bias - self.pi.action_scale, self.pi.action_bias + self.pi.action_scale
+
+    def critic_target(self, R, Y, D):
+        """y = r + γ (1 - terminated) min_i Q(s', ã'; θ'_i), ã' = clip(π(s'; w') + ε, low, high)."""
+        with torch.no_grad():  # y is a fixed label: no gradient flows into the target networks
+            next_action = self.pi_target(Y)
+            # ε ~ clip(N(0, σ̃²), -c, c), in units of the action half-range, then ã' is kept in bounds.
+            clip = self.config["action_noise_clip"]
+            noise = (torch.randn_like(next_action) * self.config["action_noise_scale"]).clamp(-clip, clip)
+            next_action = (next_action + noise * self.pi.action_scale).clamp(*self.action_bounds())
+            # Clipped double Q: the smaller of the two estimates counters overestimation.
+            next_q = torch.min(self.Q1_target(Y, next_action), self.Q2_target(Y, next_action))
+            # (1 - terminated): no future after a terminal state; a truncated s' keeps its value.
+            return R + self.gamma * (1 - D) * next_q
+
+    def critic_step(self, X, A, R, Y, D):
+        """One gradient step on L(θ1, θ2) = mean (Q(s, a; θ1) - y)² + mean (Q(s, a; θ2) - y)²."""
+        target_q = self.critic_target(R, Y, D)
+        critic_loss = F.mse_loss(self.Q1(X, A), target_q) + F.mse_loss(self.Q2(X, A), target_q)
+        self.Q_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.Q_optimizer.step()
+        self.critic_updates += 1
+        return critic_loss.detach()
+
+    def actor_step(self, X):
+        """One gradient step on L^π(w) = -mean Q(s, π_w(s); θ1) (the first critic only)."""
+        self.Q1.requires_grad_(False)  # the gradient passes through Q1 to the action; θ1 stays put
+        actor_loss = -self.Q1(X, self.pi(X)).mean()
+        self.pi_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.pi_optimizer.step()
+        self.Q1.requires_grad_(True)
+        return actor_loss.detach()
+
+    @torch.no_grad()
+    def soft_update(self):
+        """θ'_i ← τ θ_i + (1 - τ) θ'_i and w' ← τ w + (1 - τ) w'."""
+        pairs = ((self.Q1_target, self.Q1), (self.Q2_target, self.Q2), (self.pi_target, self.pi))
+        for target, online in pairs:
+            # lerp_(θ', θ, τ) computes θ' + τ (θ - θ'), the same average, for all tensors in one call.
+            torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), self.tau)
+
+    @torch.no_grad()
+    def explore(self, state):
+        """a = clip(π_w(s) + ε, low, high) with ε ~ N(0, (σ · action_scale)²)."""
+        action = self.pi(torch.as_tensor(state, dtype=torch.float32, device=self.device))
+        noise = self.config["exploration_noise"] * self.pi.action_scale * torch.randn_like(action)
+        return (action + noise).clamp(*self.action_bounds()).cpu().numpy()
+
+    def update(self):
+        X, A, R, Y, D = self.memory.sample(self.batch_size)
+        self.critic_step(X, A, R, Y, D)
+        # Delayed updates: the actor and the targets move once every `policy_update_freq` critic steps.
+        if self.critic_updates % self.policy_update_freq == 0:
+            self.actor_step(X)
+            self.soft_update()
+
+    def train(self, env, max_steps):
+        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
+
+        Ctrl-C stops training cleanly: the networks keep what they learned and the returns of the
+        finished episodes are returned (and stay in `agent.episode_returns`).
+        """
+        check_continuous_actions(env, "td3_agent")
+        seed = self.config["seed"]
+        env.action_space.seed(seed)
+        state, _ = env.reset(seed=seed)
+        self.episode_returns, episode_return = [], 0.0
+        progress = trange(int(max_steps), desc="TD3", disable=self.config["tqdm_disable"])
+        try:
+            for _ in progress:
+                if self.env_steps < self.learning_starts:
+                    action = env.action_space.sample()
+                else:
+                    action = self.explore(state)
+                next_state, reward, terminated, truncated, _ = env.step(action)
+                self.memory.append(state, action, reward, next_state, terminated)
+                self.env_steps += 1
+                episode_return += reward
+                if self.env_steps >= self.learning_starts:
+                    self.update()
+                if terminated or truncated:
+                    self.end_episode(episode_return, progress)
+                    state, _ = env.reset()
+                    episode_return = 0.0
+                else:
+                    state = next_state
+        except KeyboardInterrupt:
+            print(
+                f"Training stopped by Ctrl-C: the networks keep what they learned; "
+                f"{len(self.episode_returns)} episode returns are in agent.episode_returns."
+            )
+        finally:
+            progress.close()
+        return self.episode_returns
+
+    def end_episode(self, episode_return, progress):
+        self.episode_returns.append(episode_return)
+        progress.set_postfix(episodes=len(self.episode_returns), last_return=f"{episode_return:.0f}")
+        if not self.config["disable_episode_report"]:
+            print(
+                f"Episode {len(self.episode_returns):4d}, buffer size {len(self.memory):7d}, "
+                f"episode return {episode_return:8.1f}"
+            )
