@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from tqdm.auto import trange
 
 from solutions.config import check_continuous_actions, read_config
+from solutions.noise import OrnsteinUhlenbeckNoise
 from solutions.replay_buffer import ReplayBuffer
 
 DDPG_DEFAULTS = {
@@ -21,7 +22,8 @@ DDPG_DEFAULTS = {
     "learning_rate": 1e-3,  # Adam step size, critic and actor
     "batch_size": 256,  # transitions per gradient step
     "tau": 0.005,  # Polyak averaging rate τ of the target networks
-    "exploration_noise": 0.1,  # std of the Gaussian exploration noise, in units of the action half-range
+    "exploration_noise": 0.1,  # std of the exploration noise, in units of the action half-range
+    "noise_type": "gaussian",  # "gaussian" (independent each step) or "ou" (Ornstein-Uhlenbeck)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
     "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar
@@ -48,6 +50,13 @@ class ddpg_agent:
         self.Q_optimizer = torch.optim.Adam(self.Q.parameters(), lr=self.config["learning_rate"])
         self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"])
         self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
+        if self.config["noise_type"] not in ("gaussian", "ou"):
+            raise ValueError(f"noise_type must be 'gaussian' or 'ou', not {self.config['noise_type']!r}.")
+        self.ou_noise = None
+        if self.config["noise_type"] == "ou":
+            action_dim = self.pi.action_scale.shape[0]
+            std = self.config["exploration_noise"]
+            self.ou_noise = OrnsteinUhlenbeckNoise(action_dim, std, device=self.device)
         self.env_steps = 0  # counted across calls to `train`, so that a second call does not warm up again
         self.episode_returns = []
 
@@ -91,12 +100,15 @@ class ddpg_agent:
 
     @torch.no_grad()
     def explore(self, state):
-        """a = clip(π_w(s) + ε, low, high) with ε ~ N(0, (σ · action_scale)²)."""
+        """a = clip(π_w(s) + action_scale · ε, low, high), ε Gaussian N(0, σ²) or Ornstein-Uhlenbeck."""
         action = self.pi(torch.as_tensor(state, dtype=torch.float32, device=self.device))
-        noise = self.config["exploration_noise"] * self.pi.action_scale * torch.randn_like(action)
+        if self.ou_noise is None:
+            noise = self.config["exploration_noise"] * torch.randn_like(action)
+        else:
+            noise = self.ou_noise.sample()
         low = self.pi.action_bias - self.pi.action_scale
         high = self.pi.action_bias + self.pi.action_scale
-        return (action + noise).clamp(low, high).cpu().numpy()
+        return (action + self.pi.action_scale * noise).clamp(low, high).cpu().numpy()
 
     def update(self):
         X, A, R, Y, D = self.memory.sample(self.batch_size)
@@ -144,6 +156,8 @@ class ddpg_agent:
         return self.episode_returns
 
     def end_episode(self, episode_return, progress):
+        if self.ou_noise is not None:
+            self.ou_noise.reset()
         self.episode_returns.append(episode_return)
         progress.set_postfix(episodes=len(self.episode_returns), last_return=f"{episode_return:.0f}")
         if not self.config["disable_episode_report"]:

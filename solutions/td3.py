@@ -27,6 +27,7 @@ TD3_DEFAULTS = {
     "action_noise_scale": 0.2,  # std of the target-policy smoothing noise, same units
     "action_noise_clip": 0.5,  # the smoothing noise is clipped to ± this, same units
     "policy_update_freq": 2,  # critic steps per actor step and target update
+    "clipped_double_q": True,  # min of the twin target critics (False: Q1' alone, for ablations)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
     "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar
@@ -70,7 +71,9 @@ class td3_agent:
             noise = (torch.randn_like(next_action) * self.config["action_noise_scale"]).clamp(-clip, clip)
             next_action = (next_action + noise * self.pi.action_scale).clamp(*self.action_bounds())
             # Clipped double Q: the smaller of the two estimates counters overestimation.
-            next_q = torch.min(self.Q1_target(Y, next_action), self.Q2_target(Y, next_action))
+            next_q = self.Q1_target(Y, next_action)
+            if self.config["clipped_double_q"]:
+                next_q = torch.min(next_q, self.Q2_target(Y, next_action))
             # (1 - terminated): no future after a terminal state; a truncated s' keeps its value.
             return R + self.gamma * (1 - D) * next_q
 
