@@ -22,9 +22,16 @@ setup: $(INSTALLED)
 demo: setup
 	$(PY) -m solutions demo
 
+# The notebooks run as a student runs them: each `%load ../solutions/x.py` cell is first expanded
+# into the file's text (tests/notebook_expansion.py, into build/notebooks), then nbval executes the
+# copies in quick mode (COURSE_QUICK=1: tiny training budgets). PYTHONPATH lets the kernel, whose
+# working directory is build/notebooks, import `solutions` even before it is installed.
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+	rm -rf build/notebooks
+	$(PY) tests/notebook_expansion.py build/notebooks notebooks/*.ipynb
+	COURSE_QUICK=1 PYTHONPATH=$(CURDIR) $(PY) -m pytest --nbval-lax -p no:cacheprovider build/notebooks
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
