@@ -58,8 +58,11 @@ def test_unbounded_action_space_is_refused(name):
 @pytest.mark.parametrize("name", AGENTS)
 def test_soft_update_is_polyak_averaging(name):
     agent = make_agent(name, make_toy_env(), {"tau": 0.25})
-    pairs = [(agent.Q_target, agent.Q), (agent.pi_target, agent.pi)] if name == "ddpg" else [
-        (agent.Q1_target, agent.Q1), (agent.Q2_target, agent.Q2)] + ([(agent.pi_target, agent.pi)] if name == "td3" else [])
+    if name == "ddpg":
+        pairs = [(agent.Q_target, agent.Q), (agent.pi_target, agent.pi)]
+    else:
+        pairs = [(agent.Q1_target, agent.Q1), (agent.Q2_target, agent.Q2)]
+        pairs += [(agent.pi_target, agent.pi)] if name == "td3" else []
     with torch.no_grad():
         for _, online in pairs:
             for p in online.parameters():
