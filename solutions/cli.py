@@ -99,8 +99,6 @@ def load_checkpoint(path):
 
 def train_command(args):
     config = {**parse_overrides(args.set), "seed": args.seed}
-    out = Path(args.out or f"runs/{args.algo}-{args.env}-seed{args.seed}")
-    out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)  # the networks' initial weights
     env = gym.make(args.env)
     networks = build_networks(args.algo, env, tuple(args.hidden))
@@ -109,6 +107,9 @@ def train_command(args):
         episode_returns = agent.train(env, args.steps)
     except (ValueError, TypeError) as error:
         raise SystemExit(f"error: {error}") from None
+
+    out = Path(args.out or f"runs/{args.algo}-{args.env}-seed{args.seed}")
+    out.mkdir(parents=True, exist_ok=True)
 
     checkpoint = out / "checkpoint.pt"
     save_checkpoint(checkpoint, args.algo, args.env, agent.config, args.hidden, networks, episode_returns)

@@ -1,0 +1,89 @@
+"""The instructors' command line: checkpoints, their errors, and a video written with no display."""
+
+import json
+import os
+import subprocess
+import sys
+
+import gymnasium as gym
+import pytest
+import torch
+
+from solutions.cli import build_networks, load_checkpoint, main, save_checkpoint
+from solutions.evaluation import evaluate, record_video
+
+
+def test_train_then_evaluate_round_trip(tmp_path, capsys):
+    out = tmp_path / "run"
+    main(["train", "--algo", "td3", "--steps", "300", "--seed", "1", "--out", str(out), "--hidden", "16", "16",
+          "--set", "delay_learning=100", "batch_size=32", "tqdm_disable=True", "--episodes", "2", "--no-video"])
+    printed = capsys.readouterr().out
+    assert "checkpoint:" in printed and (out / "learning_curve.png").stat().st_size > 1000
+    summary = json.loads((out / "evaluation.json").read_text())
+    checkpoint, env, networks = load_checkpoint(out / "checkpoint.pt")
+    assert checkpoint["algo"] == "td3" and checkpoint["config"]["delay_learning"] == 100
+    assert checkpoint["config"]["seed"] == 1 and checkpoint["hidden_sizes"] == [16, 16]
+    # the reloaded policy is the trained one: same evaluation, same weights
+    mean, std = evaluate(env, networks["pi"], n_episodes=2, seed=10_000)
+    assert (mean, std) == (summary["mean_return"], summary["std_return"])
+    main(["evaluate", str(out / "checkpoint.pt"), "--episodes", "2"])
+    assert f"mean return {mean:.1f}" in capsys.readouterr().out
+
+
+def test_checkpoint_holds_every_network(tmp_path):
+    env = gym.make("InvertedPendulum-v5")
+    networks = build_networks("sac", env, (8,))
+    save_checkpoint(tmp_path / "c.pt", "sac", "InvertedPendulum-v5", {"alpha": 0.1}, (8,), networks, [1.0])
+    _, _, loaded = load_checkpoint(tmp_path / "c.pt")
+    assert set(loaded) == {"Q1", "Q2", "pi"}
+    for name in networks:
+        for a, b in zip(networks[name].state_dict().values(), loaded[name].state_dict().values()):
+            assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not a checkpoint at all", "is not a readable checkpoint"),
+    (None, "does not hold this package's networks"),
+])
+def test_corrupt_or_foreign_file_is_a_one_line_error(tmp_path, content, message):
+    path = tmp_path / "bad.pt"
+    if content is None:
+        torch.save({"weights": torch.zeros(3)}, path)  # a torch file, but not one of ours
+    else:
+        path.write_bytes(content)
+    result = subprocess.run([sys.executable, "-m", "solutions", "evaluate", str(path)], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_checkpoint_says_how_to_make_one(tmp_path):
+    with pytest.raises(SystemExit, match="no checkpoint at .* python -m solutions train"):
+        load_checkpoint(tmp_path / "nothing.pt")
+
+
+def test_unknown_config_key_from_the_command_line(tmp_path):
+    with pytest.raises(SystemExit, match="does not know the config key 'gama'. Did you mean 'gamma'"):
+        main(["train", "--steps", "10", "--set", "gama=0.9", "--no-video", "--out", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()  # nothing written for a run that did not start
+
+
+def test_video_is_written_with_no_display(tmp_path):
+    # A fresh process with no display and no MUJOCO_GL: the package must pick a backend itself.
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL", "PYOPENGL_PLATFORM")}
+    code = (
+        "from solutions.evaluation import record_video; "
+        f"print(record_video('InvertedPendulum-v5', None, r'{tmp_path / 'random.mp4'}', seed=0))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    video = tmp_path / "random.mp4"
+    assert video.stat().st_size > 1000
+    assert video.read_bytes()[4:8] == b"ftyp"  # an MP4 container
+
+
+def test_video_of_a_policy_shows_a_whole_episode(tmp_path):
+    env = gym.make("InvertedPendulum-v5")
+    policy = build_networks("ddpg", env, (8,))["pi"]
+    path = record_video("InvertedPendulum-v5", policy, tmp_path / "policy.mp4", max_steps=30)
+    assert path.stat().st_size > 1000
