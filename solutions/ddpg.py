@@ -21,7 +21,7 @@ DDPG_DEFAULTS = {
     "buffer_size": 1e6,  # replay buffer capacity (transitions)
     "learning_rate": 1e-3,  # Adam step size, critic and actor
     "batch_size": 256,  # transitions per gradient step
-    "tau": 0.005,  # Polyak averaging rate τ of the target networks
+    "tau": 0.02,  # Polyak averaging rate τ of the target networks (0.005 in the papers; see README)
     "exploration_noise": 0.1,  # std of the exploration noise, in units of the action half-range
     "noise_type": "gaussian",  # "gaussian" (independent each step) or "ou" (Ornstein-Uhlenbeck)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update

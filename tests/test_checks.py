@@ -1,0 +1,552 @@
+"""The checks pass the reference solutions, and name the mistake planted in a broken copy of each.
+
+Each planted mistake is a small subclass of a reference class, with one method rewritten the way a
+student might get it wrong.
+"""
+
+import math
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from solutions import checks
+from solutions.ddpg import ddpg_agent
+from solutions.networks import QNetwork, policyNetwork
+from solutions.replay_buffer import ReplayBuffer
+from solutions.sac import sac_agent
+from solutions.sac_policy import squashed_log_prob, squashedGaussianPolicy
+from solutions.td3 import td3_agent
+
+REFERENCES = {
+    "check_q_network": QNetwork,
+    "check_policy_network": policyNetwork,
+    "check_replay_buffer": ReplayBuffer,
+    "check_ddpg_agent": ddpg_agent,
+    "check_td3_agent": td3_agent,
+    "check_squashed_gaussian_policy": squashedGaussianPolicy,
+    "check_sac_agent": sac_agent,
+}
+
+
+def run(check_name, cls, capsys):
+    """Run a check; return its result and the lines it printed."""
+    result = getattr(checks, check_name)(cls)
+    lines = capsys.readouterr().out.strip().splitlines()
+    return result, lines
+
+
+# --- Q-network ------------------------------------------------------------------------------
+
+
+class QIgnoresAction(QNetwork):
+    def forward(self, state, action):
+        return self.net(torch.cat([state, torch.zeros_like(action)], dim=-1)).squeeze(-1)
+
+
+class QConcatenatesOnDim1(QNetwork):
+    def forward(self, state, action):
+        return self.net(torch.cat([state, action], dim=1)).squeeze(-1)
+
+
+class QUnusedLayer(QNetwork):
+    def __init__(self, env):
+        super().__init__(env)
+        self.extra = nn.Linear(4, 4)
+
+
+class QKeepsTrailingOne(QNetwork):
+    def forward(self, state, action):
+        return self.net(torch.cat([state, action], dim=-1))
+
+
+# --- Policy network -------------------------------------------------------------------------
+
+
+class PolicyNoScaling(policyNetwork):
+    def forward(self, state):
+        return torch.tanh(self.net(state))
+
+
+class PolicyNoBias(policyNetwork):
+    def forward(self, state):
+        return torch.tanh(self.net(state)) * self.action_scale
+
+
+class PolicyNoTanh(policyNetwork):
+    def forward(self, state):
+        return self.net(state) * self.action_scale + self.action_bias
+
+
+class PolicyTanhTwice(policyNetwork):
+    def forward(self, state):
+        return torch.tanh(torch.tanh(self.net(state))) * self.action_scale + self.action_bias
+
+
+class PolicyScaleIsParameter(policyNetwork):
+    def __init__(self, env):
+        super().__init__(env)
+        scale, bias = self._buffers.pop("action_scale"), self._buffers.pop("action_bias")
+        self.action_scale, self.action_bias = nn.Parameter(scale), nn.Parameter(bias)
+
+
+class PolicyScaleIsPlainTensor(policyNetwork):
+    def __init__(self, env):
+        super().__init__(env)
+        scale, bias = self._buffers.pop("action_scale"), self._buffers.pop("action_bias")
+        self.action_scale, self.action_bias = scale.clone(), bias.clone()
+
+
+# --- Replay buffer --------------------------------------------------------------------------
+
+
+class BufferKeepsFloatCapacity(ReplayBuffer):
+    def __init__(self, capacity, device="cpu"):
+        super().__init__(capacity, device)
+        self.capacity = capacity  # 1e3 stays a float
+
+
+class BufferStopsWhenFull(ReplayBuffer):
+    def append(self, state, action, reward, next_state, terminated):
+        if self.size < self.capacity:
+            super().append(state, action, reward, next_state, terminated)
+
+
+class BufferStoresNotDone(ReplayBuffer):
+    def append(self, state, action, reward, next_state, terminated):
+        super().append(state, action, reward, next_state, not terminated)
+
+
+class BufferNoSizeCheck(ReplayBuffer):
+    def sample(self, batch_size):
+        rows = torch.randint(0, self.capacity, (batch_size,))
+        return tuple(self.storage[k][rows] for k in ("state", "action", "reward", "next_state", "terminated"))
+
+
+class BufferIndependentIndices(ReplayBuffer):
+    def sample(self, batch_size):
+        return tuple(
+            self.storage[k][torch.randint(0, self.size, (batch_size,))]
+            for k in ("state", "action", "reward", "next_state", "terminated")
+        )
+
+
+class BufferFloat64(ReplayBuffer):
+    def sample(self, batch_size):
+        return tuple(t.double() for t in super().sample(batch_size))
+
+
+# --- DDPG -----------------------------------------------------------------------------------
+
+
+class DDPGNoDone(ddpg_agent):
+    def critic_target(self, R, Y, D):
+        with torch.no_grad():
+            return R + self.gamma * self.Q_target(Y, self.pi_target(Y))
+
+
+class DDPGOnlineTarget(ddpg_agent):
+    def critic_target(self, R, Y, D):
+        with torch.no_grad():
+            return R + self.gamma * (1 - D) * self.Q(Y, self.pi(Y))
+
+
+class DDPGNotDetached(ddpg_agent):
+    """Target copies that still require gradients, and a target computed with a graph."""
+
+    def __init__(self, config, Q, pi):
+        super().__init__(config, Q, pi)
+        self.Q_target.requires_grad_(True)
+        self.pi_target.requires_grad_(True)
+
+    def critic_target(self, R, Y, D):
+        return R + self.gamma * (1 - D) * self.Q_target(Y, self.pi_target(Y))
+
+
+class DDPGCriticNotFrozen(ddpg_agent):
+    def actor_step(self, X):
+        actor_loss = -self.Q(X, self.pi(X)).mean()
+        self.pi_optimizer.zero_grad()
+        actor_loss.backward()
+        self.pi_optimizer.step()
+
+
+class DDPGActorLossSign(ddpg_agent):
+    def actor_step(self, X):
+        self.Q.requires_grad_(False)
+        actor_loss = self.Q(X, self.pi(X)).mean()
+        self.pi_optimizer.zero_grad()
+        actor_loss.backward()
+        self.pi_optimizer.step()
+        self.Q.requires_grad_(True)
+
+
+class DDPGTauSwapped(ddpg_agent):
+    @torch.no_grad()
+    def soft_update(self):
+        for target, online in ((self.Q_target, self.Q), (self.pi_target, self.pi)):
+            for t, o in zip(target.parameters(), online.parameters(), strict=True):
+                t.copy_((1 - self.tau) * o + self.tau * t)
+
+
+class DDPGSoftUpdateRebinds(ddpg_agent):
+    @torch.no_grad()
+    def soft_update(self):
+        for target, online in ((self.Q_target, self.Q), (self.pi_target, self.pi)):
+            for t, o in zip(target.parameters(), online.parameters(), strict=True):
+                t = self.tau * o + (1 - self.tau) * t  # the planted mistake: rebinds t, changes nothing
+
+
+class DDPGExploreNotClipped(ddpg_agent):
+    @torch.no_grad()
+    def explore(self, state):
+        action = self.pi(torch.as_tensor(state, dtype=torch.float32))
+        noise = self.config["exploration_noise"] * self.pi.action_scale * torch.randn_like(action)
+        return (action + noise).numpy()
+
+
+# --- TD3 ------------------------------------------------------------------------------------
+
+
+class TD3PolicyEveryStep(td3_agent):
+    def update(self):
+        X, A, R, Y, D = self.memory.sample(self.batch_size)
+        self.critic_step(X, A, R, Y, D)
+        self.actor_step(X)
+        self.soft_update()
+
+
+class TD3TargetsEveryStep(td3_agent):
+    def update(self):
+        X, A, R, Y, D = self.memory.sample(self.batch_size)
+        self.critic_step(X, A, R, Y, D)
+        if self.critic_updates % self.policy_update_freq == 0:
+            self.actor_step(X)
+        self.soft_update()
+
+
+def td3_target(agent, R, Y, D, reduce=torch.min, clip_noise=True, bounds="per dimension"):
+    """The reference TD3 target with one step changed."""
+    with torch.no_grad():
+        next_action = agent.pi_target(Y)
+        noise = torch.randn_like(next_action) * agent.config["action_noise_scale"]
+        if clip_noise:
+            noise = noise.clamp(-agent.config["action_noise_clip"], agent.config["action_noise_clip"])
+        next_action = next_action + noise * agent.pi.action_scale
+        if bounds == "per dimension":
+            next_action = next_action.clamp(*agent.action_bounds())
+        elif bounds == "first dimension":
+            low, high = agent.action_bounds()
+            next_action = next_action.clamp(low[0].item(), high[0].item())
+        next_q = reduce(agent.Q1_target(Y, next_action), agent.Q2_target(Y, next_action))
+        return R + agent.gamma * (1 - D) * next_q
+
+
+class TD3TakesMax(td3_agent):
+    def critic_target(self, R, Y, D):
+        return td3_target(self, R, Y, D, reduce=torch.max)
+
+
+class TD3NoiseNotClipped(td3_agent):
+    def critic_target(self, R, Y, D):
+        return td3_target(self, R, Y, D, clip_noise=False)
+
+
+class TD3NextActionNotClipped(td3_agent):
+    def critic_target(self, R, Y, D):
+        return td3_target(self, R, Y, D, bounds=None)
+
+
+class TD3ClipsWithFirstBounds(td3_agent):
+    def critic_target(self, R, Y, D):
+        return td3_target(self, R, Y, D, bounds="first dimension")
+
+
+# --- Squashed-Gaussian policy ---------------------------------------------------------------
+
+
+class SquashedPolicy(squashedGaussianPolicy):
+    """The reference policy with the log-probability computed by `log_prob(u, mean, log_std)`."""
+
+    def sample(self, state):
+        mean, log_std = self.mean_and_log_std(state)
+        u = mean + log_std.exp() * torch.randn_like(mean)
+        action = torch.tanh(u) * self.action_scale + self.action_bias
+        return action, self.log_prob(u, mean, log_std)
+
+    def gaussian(self, u, mean, log_std):
+        return (-0.5 * ((u - mean) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
+class PolicyNoTanhCorrection(SquashedPolicy):
+    def log_prob(self, u, mean, log_std):
+        return self.gaussian(u, mean, log_std) - torch.log(self.action_scale).sum()
+
+
+class PolicyNoScaleTerm(SquashedPolicy):
+    def log_prob(self, u, mean, log_std):
+        return self.gaussian(u, mean, log_std) - (2 * (math.log(2) - u - F.softplus(-2 * u))).sum(-1)
+
+
+class PolicyNaiveTanhCorrection(SquashedPolicy):
+    def log_prob(self, u, mean, log_std):
+        correction = torch.log(1 - torch.tanh(u) ** 2).sum(-1)
+        return self.gaussian(u, mean, log_std) - correction - torch.log(self.action_scale).sum()
+
+
+class PolicyEpsilonCorrection(SquashedPolicy):
+    """CleanRL's form, log(action_scale (1 - tanh²(u)) + 1e-6): not a mistake."""
+
+    def log_prob(self, u, mean, log_std):
+        correction = torch.log(self.action_scale * (1 - torch.tanh(u) ** 2) + 1e-6).sum(-1)
+        return self.gaussian(u, mean, log_std) - correction
+
+
+class PolicyNotReparametrised(squashedGaussianPolicy):
+    def sample(self, state):
+        mean, log_std = self.mean_and_log_std(state)
+        u = torch.distributions.Normal(mean, log_std.exp()).sample()
+        action = torch.tanh(u) * self.action_scale + self.action_bias
+        return action, squashed_log_prob(u, mean, log_std, self.action_scale)
+
+
+class PolicyUnboundedLogStd(squashedGaussianPolicy):
+    def mean_and_log_std(self, state):
+        features = self.body(state)
+        return self.mean_head(features), self.log_std_head(features)
+
+
+class PolicyForwardSamples(squashedGaussianPolicy):
+    def forward(self, state):
+        return self.sample(state)[0]
+
+
+# --- SAC ------------------------------------------------------------------------------------
+
+
+class SACActorUsesTargets(sac_agent):
+    def actor_step(self, X):
+        action, log_prob = self.pi.sample(X)
+        q = torch.min(self.Q1_target(X, action), self.Q2_target(X, action))
+        actor_loss = (self.alpha * log_prob - q).mean()
+        self.pi_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.pi_optimizer.step()
+        return log_prob.detach()
+
+
+class SACAlphaSignFlipped(sac_agent):
+    def temperature_step(self, log_prob):
+        alpha_loss = (self.log_alpha * (log_prob + self.target_entropy)).mean()
+        self.alpha_optimizer.zero_grad(set_to_none=True)
+        alpha_loss.backward()
+        self.alpha_optimizer.step()
+
+
+class SACNoDone(sac_agent):
+    def critic_target(self, R, Y, D):
+        with torch.no_grad():
+            next_action, next_log_prob = self.pi.sample(Y)
+            next_q = torch.min(self.Q1_target(Y, next_action), self.Q2_target(Y, next_action))
+            return R + self.gamma * (next_q - self.alpha * next_log_prob)
+
+
+class SACNoEntropyTerm(sac_agent):
+    def critic_target(self, R, Y, D):
+        with torch.no_grad():
+            next_action, _ = self.pi.sample(Y)
+            next_q = torch.min(self.Q1_target(Y, next_action), self.Q2_target(Y, next_action))
+            return R + self.gamma * (1 - D) * next_q
+
+
+class SACCriticNotFrozen(sac_agent):
+    def actor_step(self, X):
+        action, log_prob = self.pi.sample(X)
+        actor_loss = (self.alpha * log_prob - torch.min(self.Q1(X, action), self.Q2(X, action))).mean()
+        self.pi_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.pi_optimizer.step()
+        return log_prob.detach()
+
+
+class SACExploresDeterministically(sac_agent):
+    @torch.no_grad()
+    def explore(self, state):
+        return self.pi(torch.as_tensor(state, dtype=torch.float32)).numpy()
+
+
+class SACTauSwapped(sac_agent):
+    @torch.no_grad()
+    def soft_update(self):
+        for target, online in ((self.Q1_target, self.Q1), (self.Q2_target, self.Q2)):
+            torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), 1 - self.tau)
+
+
+# --- The planted mistakes and the hint each must produce ------------------------------------
+
+PLANTED = [
+    ("check_q_network", QIgnoresAction, "depends on the action", "the action is not fed to the network"),
+    ("check_q_network", QConcatenatesOnDim1, "one pair", "concatenate along dim=-1"),
+    ("check_q_network", QUnusedLayer, "gradients reach every parameter", "no gradient reaches extra.weight"),
+    ("check_policy_network", PolicyNoScaling, "within [low, high]", "no action scaling / no bias"),
+    ("check_policy_network", PolicyNoBias, "within [low, high]", "action scaling without the bias"),
+    ("check_policy_network", PolicyNoTanh, "within [low, high]", "no tanh"),
+    ("check_policy_network", PolicyTanhTwice, "cover the range", "tanh applied twice"),
+    ("check_policy_network", PolicyScaleIsParameter, "are buffers", "is an nn.Parameter"),
+    ("check_policy_network", PolicyScaleIsPlainTensor, "are buffers", "not a registered buffer"),
+    ("check_replay_buffer", BufferKeepsFloatCapacity, "float capacity", "TypeError"),
+    ("check_replay_buffer", BufferStopsWhenFull, "newest transitions replace", "appending stops at capacity"),
+    ("check_replay_buffer", BufferStoresNotDone, "terminated is stored as given", "stores 1 - terminated"),
+    ("check_replay_buffer", BufferNoSizeCheck, "more than stored raises", "does not check the size"),
+    ("check_replay_buffer", BufferIndependentIndices, "one stored transition", "different random indices"),
+    ("check_replay_buffer", BufferFloat64, "float32 tensors", "dtype=torch.float32"),
+    ("check_ddpg_agent", DDPGNoDone, "critic_target =", "the (1 - terminated) factor is missing"),
+    ("check_ddpg_agent", DDPGOnlineTarget, "critic_target =", "online networks Q and π are used"),
+    ("check_ddpg_agent", DDPGNotDetached, "detached", "the target is not detached"),
+    ("check_ddpg_agent", DDPGCriticNotFrozen, "changes w only", "gradients flowed into the critic"),
+    ("check_ddpg_agent", DDPGActorLossSign, "increases Q(s, π(s))", "the actor loss must be -mean Q"),
+    ("check_ddpg_agent", DDPGTauSwapped, "soft_update", "τ and 1 - τ are swapped"),
+    ("check_ddpg_agent", DDPGSoftUpdateRebinds, "soft_update", "assigned to a loop variable"),
+    ("check_ddpg_agent", DDPGExploreNotClipped, "explore", "not clipped to the bounds"),
+    ("check_td3_agent", TD3PolicyEveryStep, "policy_update_freq", "policy is updated at every critic step"),
+    ("check_td3_agent", TD3TargetsEveryStep, "policy_update_freq", "soft_update goes in the delayed branch"),
+    ("check_td3_agent", TD3TakesMax, "without noise", "the larger of the twin target critics"),
+    ("check_td3_agent", TD3NoiseNotClipped, "smoothing noise", "not clipped to ± action_noise_clip"),
+    ("check_td3_agent", TD3NextActionNotClipped, "action bounds", "is not clipped to [low, high]"),
+    ("check_td3_agent", TD3ClipsWithFirstBounds, "clipped to the action bounds", "low[0] and high[0]"),
+    ("check_squashed_gaussian_policy", PolicyNoTanhCorrection, "TransformedDistribution", "tanh correction"),
+    ("check_squashed_gaussian_policy", PolicyNoScaleTerm, "TransformedDistribution", "action-scale term"),
+    ("check_squashed_gaussian_policy", PolicyNaiveTanhCorrection, "finite", "softplus(-2u)"),
+    ("check_squashed_gaussian_policy", PolicyNotReparametrised, "reparametrised", "no reparametrisation"),
+    ("check_squashed_gaussian_policy", PolicyUnboundedLogStd, "log σ stays", "not kept in [LOG_STD_MIN"),
+    ("check_squashed_gaussian_policy", PolicyForwardSamples, "deterministic", "forward samples"),
+    ("check_sac_agent", SACActorUsesTargets, "current critics", "the actor loss uses the target critics"),
+    ("check_sac_agent", SACAlphaSignFlipped, "temperature_step", "sign of the temperature loss is flipped"),
+    ("check_sac_agent", SACNoDone, "critic_target =", "the (1 - terminated) factor is missing"),
+    ("check_sac_agent", SACNoEntropyTerm, "critic_target =", "the entropy term - α log π(a'|s') is missing"),
+    ("check_sac_agent", SACCriticNotFrozen, "actor_step changes w only", "gradients flowed into the critic"),
+    ("check_sac_agent", SACTauSwapped, "soft_update", "τ and 1 - τ are swapped"),
+    ("check_sac_agent", SACExploresDeterministically, "explore", "not take pi(s)"),
+]
+
+
+@pytest.mark.parametrize("check_name", REFERENCES)
+def test_reference_passes_every_property(check_name, capsys):
+    result, lines = run(check_name, REFERENCES[check_name], capsys)
+    assert result is True
+    assert len(lines) >= 5
+    assert all(line.startswith("PASS ") for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("check_name", "cls", "property_text", "hint"),
+    PLANTED,
+    ids=[cls.__name__ for _, cls, _, _ in PLANTED],
+)
+def test_planted_mistake_is_named(check_name, cls, property_text, hint, capsys):
+    result, lines = run(check_name, cls, capsys)
+    assert result is False
+    failures = [line for line in lines if line.startswith("FAIL ")]
+    named = [line for line in failures if property_text in line.split(":")[0] and hint in line]
+    assert named, "\n".join(failures)
+    assert all(". Likely mistake: " in line and ". Look at: " in line for line in failures)
+
+
+def test_every_check_has_at_least_two_planted_mistakes():
+    counts = {name: sum(check == name for check, *_ in PLANTED) for name in REFERENCES}
+    assert min(counts.values()) >= 2, counts
+
+
+@pytest.mark.parametrize("check_name", REFERENCES)
+def test_each_check_takes_less_than_two_seconds(check_name, capsys):
+    start = time.perf_counter()
+    getattr(checks, check_name)(REFERENCES[check_name])
+    assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize("check_name", REFERENCES)
+def test_a_class_that_cannot_even_be_built_gives_a_fail_line(check_name, capsys):
+    class Broken:
+        def __init__(self, *args):
+            raise RuntimeError("not written yet")
+
+    result, lines = run(check_name, Broken, capsys)
+    assert result is False
+    assert lines == [line for line in lines if line.startswith("FAIL ")]
+    assert "raised RuntimeError: not written yet" in lines[0]
+    assert "Look at: " in lines[0] and "__init__" in lines[0]
+
+
+def test_an_exception_inside_a_method_is_a_fail_line_naming_it(capsys):
+    class RaisesInActorStep(ddpg_agent):
+        def actor_step(self, X):
+            raise ZeroDivisionError("planted")
+
+    result, lines = run("check_ddpg_agent", RaisesInActorStep, capsys)
+    assert result is False
+    failing = [line for line in lines if line.startswith("FAIL ")]
+    assert failing and all("raised ZeroDivisionError: planted" in line for line in failing)
+    assert any("raise ZeroDivisionError" in line for line in failing)  # the offending line is quoted
+
+
+def test_a_q_network_of_shape_b_1_passes_with_a_note(capsys):
+    result, lines = run("check_q_network", QKeepsTrailingOne, capsys)
+    assert result is True
+    assert any(line.startswith("PASS Q(s, a) for a batch") and "(B, 1) accepted" in line for line in lines)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_right_policy_passes_whatever_its_initialisation(seed, capsys):
+    """Some initialisations give one sign only on a dimension: the range property must still pass."""
+
+    class Seeded(policyNetwork):
+        def __init__(self, env):
+            torch.manual_seed(seed)
+            super().__init__(env)
+
+    assert run("check_policy_network", Seeded, capsys)[0] is True
+
+
+def test_the_epsilon_form_of_the_tanh_correction_is_accepted(capsys):
+    result, lines = run("check_squashed_gaussian_policy", PolicyEpsilonCorrection, capsys)
+    assert result is True, lines
+
+
+def test_a_policy_drawing_noise_another_way_is_still_checked(capsys):
+    """ε from Normal(0, 1).sample((n,)) differs from torch.randn_like: log π is still compared."""
+
+    class OtherNoise(squashedGaussianPolicy):
+        def sample(self, state):
+            mean, log_std = self.mean_and_log_std(state)
+            epsilon = torch.distributions.Normal(0.0, 1.0).sample((mean.numel(),)).reshape(mean.shape)
+            u = mean + log_std.exp() * epsilon.flip(0)
+            action = torch.tanh(u) * self.action_scale + self.action_bias
+            return action, squashed_log_prob(u, mean, log_std, self.action_scale)
+
+    class OtherNoiseNoCorrection(OtherNoise):
+        def sample(self, state):
+            mean, log_std = self.mean_and_log_std(state)
+            action, _ = super().sample(state)
+            u = torch.atanh((action - self.action_bias) / self.action_scale)
+            gaussian = torch.distributions.Normal(mean, log_std.exp()).log_prob(u).sum(-1)
+            return action, gaussian - torch.log(self.action_scale).sum()
+
+    assert run("check_squashed_gaussian_policy", OtherNoise, capsys)[0] is True
+    result, lines = run("check_squashed_gaussian_policy", OtherNoiseNoCorrection, capsys)
+    assert result is False
+    assert any("tanh correction" in line for line in lines if line.startswith("FAIL log π equals"))
+
+
+def test_checks_leave_the_callers_random_state_alone(capsys):
+    torch.manual_seed(123)
+    np.random.seed(123)
+    expected_torch, expected_numpy = torch.rand(3), np.random.rand(3)
+    torch.manual_seed(123)
+    np.random.seed(123)
+    for check_name, cls in REFERENCES.items():
+        getattr(checks, check_name)(cls)
+    assert torch.equal(torch.rand(3), expected_torch)
+    assert np.array_equal(np.random.rand(3), expected_numpy)
