@@ -20,7 +20,8 @@ $(INSTALLED): requirements.txt pyproject.toml
 setup: $(INSTALLED)
 
 demo: setup
-	$(PY) -m solutions demo
+	$(PY) -m solutions train --algo td3 --env InvertedPendulum-v5 --steps 20000 --seed 0 \
+		--target-return 950 --eval-every 1000 --out runs/demo
 
 # The notebooks run as a student runs them: each `%load ../solutions/x.py` cell is first expanded
 # into the file's text (tests/notebook_expansion.py, into build/notebooks), then nbval executes the

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import torch
+from tqdm.auto import tqdm
 
 from solutions.ddpg import ddpg_agent
 from solutions.evaluation import evaluate, plot_learning_curve, record_video
@@ -104,7 +105,10 @@ def train_command(args):
     networks = build_networks(args.algo, env, tuple(args.hidden))
     try:
         agent = build_agent(args.algo, config, networks)
-        episode_returns = agent.train(env, args.steps)
+        if args.target_return is None:
+            episode_returns = agent.train(env, args.steps)
+        else:
+            episode_returns = train_until(agent, env, networks["pi"], args)
     except (ValueError, TypeError) as error:
         raise SystemExit(f"error: {error}") from None
 
@@ -122,6 +126,22 @@ def train_command(args):
     if not args.no_video:
         lines.append(f"video:          {record_video(args.env, networks['pi'], out / 'policy.mp4')}")
     print("\n".join(lines))
+
+
+def train_until(agent, env, policy, args):
+    """Train in chunks of --eval-every steps; stop once the evaluated mean return reaches --target-return."""
+    agent.config["tqdm_disable"] = True  # one progress bar for the whole run instead of one per chunk
+    eval_env, episode_returns = gym.make(args.env), []
+    with tqdm(total=args.steps, desc=args.algo.upper(), unit="step") as progress:
+        while agent.env_steps < args.steps:
+            episode_returns += agent.train(env, min(args.eval_every, args.steps - agent.env_steps))
+            mean, _ = evaluate(eval_env, policy, n_episodes=10, seed=20_000)
+            progress.update(agent.env_steps - progress.n)
+            progress.set_postfix(evaluated_return=f"{mean:.0f}")
+            if mean >= args.target_return:
+                break
+    print(f"evaluated mean return {mean:.1f} after {agent.env_steps} environment steps")
+    return episode_returns
 
 
 def evaluation_report(env, policy, episodes, out):
@@ -152,6 +172,8 @@ def main(argv=None):
     train.add_argument("--hidden", type=int, nargs="+", default=[256, 256], help="hidden layer widths")
     train.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="agent config overrides")
     train.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
+    train.add_argument("--target-return", type=float, help="stop once the evaluated mean return reaches it")
+    train.add_argument("--eval-every", type=int, default=1000, help="steps between evaluations (with --target-return)")
     train.add_argument("--no-video", action="store_true")
     train.set_defaults(run=train_command)
     evaluate_parser = commands.add_parser("evaluate", help="evaluate a saved checkpoint")

@@ -70,7 +70,8 @@ def test_unknown_config_key_from_the_command_line(tmp_path):
 
 def test_video_is_written_with_no_display(tmp_path):
     # A fresh process with no display and no MUJOCO_GL: the package must pick a backend itself.
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL", "PYOPENGL_PLATFORM")}
+    unset = ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL", "PYOPENGL_PLATFORM")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     code = (
         "from solutions.evaluation import record_video; "
         f"print(record_video('InvertedPendulum-v5', None, r'{tmp_path / 'random.mp4'}', seed=0))"
@@ -87,3 +88,11 @@ def test_video_of_a_policy_shows_a_whole_episode(tmp_path):
     policy = build_networks("ddpg", env, (8,))["pi"]
     path = record_video("InvertedPendulum-v5", policy, tmp_path / "policy.mp4", max_steps=30)
     assert path.stat().st_size > 1000
+
+
+def test_training_stops_once_the_target_return_is_reached(tmp_path, capsys):
+    out = tmp_path / "run"
+    main(["train", "--algo", "ddpg", "--steps", "2000", "--out", str(out), "--hidden", "8", "--no-video",
+          "--set", "delay_learning=100", "batch_size=16", "--target-return", "0", "--eval-every", "200"])
+    # any return is >= 0: the first evaluation, after 200 steps, stops the run
+    assert "after 200 environment steps" in capsys.readouterr().out
