@@ -48,8 +48,9 @@ class sac_agent:
         self.Q1_target = deepcopy(value_network1).requires_grad_(False)
         self.Q2_target = deepcopy(value_network2).requires_grad_(False)
         critic_parameters = [*self.Q1.parameters(), *self.Q2.parameters()]
-        self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"])
-        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"])
+        # fused=True: Adam updates each tensor in one kernel instead of a dozen small ones (~10% faster).
+        self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"], fused=True)
+        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"], fused=True)
 
         # α is learned through log α, which keeps α positive whatever the gradient step does.
         action_dim = self.pi.action_scale.shape[0]
