@@ -12,9 +12,9 @@ from copy import deepcopy
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import trange
 
 from solutions.config import check_continuous_actions, read_config
+from solutions.episode_log import EpisodeLog
 from solutions.replay_buffer import ReplayBuffer
 
 SAC_DEFAULTS = {
@@ -149,40 +149,28 @@ class sac_agent:
         seed = self.config["seed"]
         env.action_space.seed(seed)
         state, _ = env.reset(seed=seed)
-        self.episode_returns, episode_return = [], 0.0
-        progress = trange(int(max_steps), desc="SAC", disable=self.config["tqdm_disable"])
+        log = EpisodeLog(max_steps, "SAC", self.config)
+        self.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
         try:
-            for _ in progress:
+            for _ in log:
                 if self.env_steps < self.learning_starts:
                     action = env.action_space.sample()
                 else:
                     action = self.explore(state)
                 next_state, reward, terminated, truncated, _ = env.step(action)
+                # Only `terminated` is stored: a time-limit truncation does not end the MDP.
                 self.memory.append(state, action, reward, next_state, terminated)
                 self.env_steps += 1
-                episode_return += reward
+                log.add(reward)
                 if self.env_steps >= self.learning_starts:
                     self.update()
                 if terminated or truncated:
-                    self.end_episode(episode_return, progress)
+                    log.end_episode(len(self.memory))
                     state, _ = env.reset()
-                    episode_return = 0.0
                 else:
                     state = next_state
         except KeyboardInterrupt:
-            print(
-                f"Training stopped by Ctrl-C: the networks keep what they learned; "
-                f"{len(self.episode_returns)} episode returns are in agent.episode_returns."
-            )
+            log.stopped_by_user()
         finally:
-            progress.close()
+            log.close()
         return self.episode_returns
-
-    def end_episode(self, episode_return, progress):
-        self.episode_returns.append(episode_return)
-        progress.set_postfix(episodes=len(self.episode_returns), last_return=f"{episode_return:.0f}")
-        if not self.config["disable_episode_report"]:
-            print(
-                f"Episode {len(self.episode_returns):4d}, buffer size {len(self.memory):7d}, "
-                f"episode return {episode_return:8.1f}"
-            )
