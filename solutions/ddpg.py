@@ -25,7 +25,7 @@ DDPG_DEFAULTS = {
     "exploration_noise": 0.1,  # std of the exploration noise, in units of the action half-range
     "noise_type": "gaussian",  # "gaussian" (independent each step) or "ou" (Ornstein-Uhlenbeck)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
-    "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
+    "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar
     "disable_episode_report": True,  # False prints one line per finished episode
 }
@@ -129,9 +129,11 @@ class ddpg_agent:
         finished episodes are returned (and stay in `agent.episode_returns`).
         """
         check_continuous_actions(env, "ddpg_agent")
-        seed = self.config["seed"]
-        env.action_space.seed(seed)
-        state, _ = env.reset(seed=seed)
+        if self.env_steps == 0:  # seed once: a later call continues the same random streams
+            env.action_space.seed(self.config["seed"])
+            state, _ = env.reset(seed=self.config["seed"])
+        else:
+            state, _ = env.reset()
         log = EpisodeLog(max_steps, "DDPG", self.config)
         self.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
         try:

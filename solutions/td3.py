@@ -29,7 +29,7 @@ TD3_DEFAULTS = {
     "policy_update_freq": 2,  # critic steps per actor step and target update
     "clipped_double_q": True,  # min of the twin target critics (False: Q1' alone, for ablations)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
-    "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
+    "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar
     "disable_episode_report": True,  # False prints one line per finished episode
 }
@@ -128,9 +128,11 @@ class td3_agent:
         finished episodes are returned (and stay in `agent.episode_returns`).
         """
         check_continuous_actions(env, "td3_agent")
-        seed = self.config["seed"]
-        env.action_space.seed(seed)
-        state, _ = env.reset(seed=seed)
+        if self.env_steps == 0:  # seed once: a later call continues the same random streams
+            env.action_space.seed(self.config["seed"])
+            state, _ = env.reset(seed=self.config["seed"])
+        else:
+            state, _ = env.reset()
         log = EpisodeLog(max_steps, "TD3", self.config)
         self.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
         try:
