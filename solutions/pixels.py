@@ -1,0 +1,230 @@
+"""DDPG from pixels: image observations, convolutional networks and a replay buffer of uint8 frames.
+
+The pipeline for CarRacing-v3 (96x96 RGB frames), as in DQN on Atari (Mnih et al., 2015):
+
+1. Observations: grey scale, resized to 84x84, the last 4 frames stacked along a first axis, so
+   that one observation is a (4, 84, 84) uint8 array and velocities can be read off the stack.
+   `make_pixel_env` applies gymnasium's GrayscaleObservation and FrameStackObservation. Resizing
+   uses TransformObservation with a torch resize, not gymnasium's ResizeObservation, which needs
+   OpenCV (gymnasium[other], not a dependency of this package).
+2. Networks: a Nature-DQN encoder (three convolutions) then a fully connected head. The networks
+   take pixel values in [0, 255], of any dtype (uint8 from the environment, float32 from the
+   buffer), and scale them to [0, 1] themselves: whoever calls them never scales.
+3. Memory: `PixelReplayBuffer` stores frames as uint8 and shares the frames that s and s' have in
+   common (see its docstring): 35.3 kB per transition, 3.5 GB for 100k transitions.
+4. The agent is DDPG itself: `pixel_ddpg_agent` builds a `ddpg_agent` with the pixel networks and
+   swaps its replay buffer for a `PixelReplayBuffer`.
+"""
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from gymnasium.wrappers import FrameStackObservation, GrayscaleObservation, TransformObservation
+
+from solutions.config import read_config
+from solutions.ddpg import DDPG_DEFAULTS, ddpg_agent
+from solutions.networks import mlp
+
+
+def resize_frame(frame, size):
+    """Resize one (H, W) uint8 frame to (size, size) uint8 by area averaging (like cv2.INTER_AREA)."""
+    pixels = torch.from_numpy(np.ascontiguousarray(frame)).float()[None, None]
+    resized = F.interpolate(pixels, size=(size, size), mode="area")
+    return resized.round().clamp(0, 255).to(torch.uint8)[0, 0].numpy()
+
+
+def make_pixel_env(env_id="CarRacing-v3", frame_size=84, stack_size=4, **make_kwargs):
+    """gym.make(env_id) with observations turned into (stack_size, frame_size, frame_size) uint8 stacks.
+
+    The first observation of an episode stacks the reset frame `stack_size` times.
+    """
+    env = GrayscaleObservation(gym.make(env_id, **make_kwargs))  # (H, W, 3) -> (H, W)
+    frame_space = gym.spaces.Box(0, 255, (frame_size, frame_size), np.uint8)
+    env = TransformObservation(env, lambda frame: resize_frame(frame, frame_size), frame_space)
+    return FrameStackObservation(env, stack_size)  # -> (stack_size, frame_size, frame_size)
+
+
+def nature_encoder(in_channels):
+    """The convolutional torso of the Nature DQN: (B, C, 84, 84) -> (B, 64 * 7 * 7 = 3136)."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 32, kernel_size=8, stride=4),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, kernel_size=4, stride=2),
+        nn.ReLU(),
+        nn.Conv2d(64, 64, kernel_size=3, stride=1),
+        nn.ReLU(),
+        nn.Flatten(),
+    )
+
+
+class pixelEncoder(nn.Module):
+    """Pixels in [0, 255], one (C, H, W) stack or a batch (B, C, H, W) -> features (B, n_features)."""
+
+    def __init__(self, observation_shape):
+        super().__init__()
+        self.conv = nature_encoder(observation_shape[0])
+        with torch.no_grad():
+            self.n_features = self.conv(torch.zeros(1, *observation_shape)).shape[1]
+
+    def forward(self, pixels):
+        # Scaling happens here, once for every caller: uint8 or float input, values 0..255.
+        return self.conv(pixels.float() / 255.0)
+
+
+def as_batch(pixels):
+    """(C, H, W) -> (1, C, H, W) and True; a batch (B, C, H, W) is left alone (and False)."""
+    return (pixels.unsqueeze(0), True) if pixels.dim() == 3 else (pixels, False)
+
+
+class pixelQNetwork(nn.Module):
+    """Q(s, a; θ) from a frame stack: convolutional features of s, concatenated with a, then a head.
+
+    Returns shape (B,) for a batch and a 0-d tensor for one (s, a) pair, like QNetwork.
+    """
+
+    def __init__(self, env, hidden_size=512):
+        super().__init__()
+        self.encoder = pixelEncoder(env.observation_space.shape)
+        action_dim = env.action_space.shape[0]
+        self.head = mlp(self.encoder.n_features + action_dim, 1, (hidden_size,))
+
+    def forward(self, state, action):
+        state, single = as_batch(state)
+        action = action.unsqueeze(0) if single else action
+        q = self.head(torch.cat([self.encoder(state), action], dim=-1)).squeeze(-1)
+        return q[0] if single else q
+
+
+class pixelPolicyNetwork(nn.Module):
+    """π_w(s) = action_scale · tanh(f_w(s)) + action_bias, f_w convolutional: a bounded action."""
+
+    def __init__(self, env, hidden_size=512):
+        super().__init__()
+        self.encoder = pixelEncoder(env.observation_space.shape)
+        action_dim = env.action_space.shape[0]
+        self.head = mlp(self.encoder.n_features, action_dim, (hidden_size,))
+        low = torch.as_tensor(env.action_space.low, dtype=torch.float32)
+        high = torch.as_tensor(env.action_space.high, dtype=torch.float32)
+        self.register_buffer("action_scale", (high - low) / 2)
+        self.register_buffer("action_bias", (high + low) / 2)
+
+    def forward(self, state):
+        state, single = as_batch(state)
+        action = torch.tanh(self.head(self.encoder(state))) * self.action_scale + self.action_bias
+        return action[0] if single else action
+
+
+class PixelReplayBuffer:
+    """A replay buffer for frame-stacked uint8 observations, with ReplayBuffer's append/sample contract.
+
+    With frame stacking, s' is s shifted by one frame: s = (f1, f2, f3, f4) and s' = (f2, f3, f4, f5).
+    So each transition stores the 5 frames (f1, ..., f5) once, as uint8, in one row of shape
+    (stack + 1, H, W); s and s' are the first 4 and the last 4 of them. `append` checks the overlap
+    and refuses observations that do not have it (they are not frame stacks).
+
+    Memory per transition, 4x84x84 stacks and 3 actions: 5 · 84 · 84 = 35,280 bytes of frames, plus
+    12 bytes of action and 8 of reward and terminated flag: 35,300 bytes, 3.5 GB for 100k transitions.
+    (Storing s and s' separately as uint8 would take 56,468 bytes; as float32, 225,812 bytes.)
+    The storage is allocated once with torch.empty: the operating system commits its pages as they
+    are written, so a buffer that is a tenth full uses about a tenth of that memory.
+
+    `sample` returns float32 tensors; X and Y hold the pixel values 0..255 unscaled (the networks
+    scale them to [0, 1]).
+    """
+
+    def __init__(self, capacity, device="cpu"):
+        if capacity != int(capacity) or capacity < 1:
+            raise ValueError(f"PixelReplayBuffer capacity must be a positive whole number, got {capacity!r}.")
+        self.capacity = int(capacity)
+        self.device = torch.device(device)
+        self.next_index = 0
+        self.size = 0
+        self.storage = None
+
+    def _allocate(self, state, action):
+        def rows(*shape, dtype=torch.float32):
+            return torch.empty((self.capacity, *shape), dtype=dtype, device=self.device)
+
+        stack, height, width = state.shape
+        self.storage = {
+            "frames": rows(stack + 1, height, width, dtype=torch.uint8),  # f1 ... f5
+            "action": rows(*np.shape(action)),
+            "reward": rows(),
+            "terminated": rows(),
+        }
+
+    @property
+    def bytes_per_transition(self):
+        """Bytes of storage per transition (0 before the first append)."""
+        if self.storage is None:
+            return 0
+        return sum(tensor[0].nelement() * tensor.element_size() for tensor in self.storage.values())
+
+    def append(self, state, action, reward, next_state, terminated):
+        """Store one transition. `state` and `next_state` are (stack, H, W) uint8 frame stacks."""
+        state, next_state = np.asarray(state), np.asarray(next_state)
+        if state.dtype != np.uint8 or state.ndim != 3:
+            raise TypeError(
+                f"PixelReplayBuffer stores (stack, H, W) uint8 frame stacks, got {state.dtype} of shape "
+                f"{state.shape}. Build the environment with make_pixel_env."
+            )
+        if not np.array_equal(state[1:], next_state[:-1]):
+            raise ValueError(
+                "next_state is not state shifted by one frame: PixelReplayBuffer stores the frames "
+                "that state and next_state share only once, which needs FrameStackObservation stacks."
+            )
+        if self.storage is None:
+            self._allocate(state, action)
+        row = self.next_index
+        self.storage["frames"][row, :-1] = torch.from_numpy(state)
+        self.storage["frames"][row, -1] = torch.from_numpy(next_state[-1])
+        self.storage["action"][row] = torch.as_tensor(action, dtype=torch.float32)
+        self.storage["reward"][row] = float(reward)
+        self.storage["terminated"][row] = float(terminated)
+        self.next_index = (row + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size):
+        """Draw `batch_size` transitions uniformly (with replacement): X, A, R, Y, D, float32 tensors.
+
+        Shapes (B, stack, H, W), (B, act_dim), (B,), (B, stack, H, W), (B,); X and Y in 0..255.
+        """
+        if batch_size > self.size:
+            raise ValueError(
+                f"Cannot sample {batch_size} transitions: the buffer holds only {self.size}. "
+                "Append more transitions first (or wait longer before learning)."
+            )
+        rows = torch.randint(0, self.size, (batch_size,), device=self.device)
+        frames = self.storage["frames"][rows]  # uint8 until the two slices below
+        return (
+            frames[:, :-1].float(),
+            self.storage["action"][rows],
+            self.storage["reward"][rows],
+            frames[:, 1:].float(),
+            self.storage["terminated"][rows],
+        )
+
+    def __len__(self):
+        return self.size
+
+
+PIXEL_DDPG_DEFAULTS = {
+    **DDPG_DEFAULTS,
+    "buffer_size": 100_000,  # 3.5 GB of uint8 frames when full (DDPG's 1e6 would need 35 GB)
+    "batch_size": 64,  # convolutions on a CPU are slow: a smaller batch than DDPG's 256 (not tuned)
+}
+
+
+def pixel_ddpg_agent(config, value_network, policy_network):
+    """A ddpg_agent for pixel observations: the pixel networks and a PixelReplayBuffer.
+
+    `ddpg_agent` reaches its buffer only through `self.memory` (append, sample, len), and its own
+    ReplayBuffer allocates nothing before the first append, so replacing `agent.memory` right after
+    construction is all it takes. The config takes DDPG's keys, with PIXEL_DDPG_DEFAULTS.
+    """
+    config = read_config(config, PIXEL_DDPG_DEFAULTS, "pixel_ddpg_agent")
+    agent = ddpg_agent(config, value_network, policy_network)
+    agent.memory = PixelReplayBuffer(config["buffer_size"], agent.device)
+    return agent

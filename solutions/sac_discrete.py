@@ -1,0 +1,249 @@
+"""Discrete-action SAC (Christodoulou, 2019, "Soft Actor-Critic for Discrete Action Settings").
+
+With a finite action set {0, ..., n-1} the policy is a categorical distribution π(·|s), given by
+n logits, and each critic outputs the n values Q(s, ·) at once. The expectations over actions that
+continuous SAC estimates with one sampled action are then exact sums over the n actions:
+
+    soft value   V(s') = Σ_a π(a|s') [min_i Q(s', a; θ'_i) - α log π(a|s')]
+    actor loss   L^π(w) = mean over s of Σ_a π_w(a|s) [α log π_w(a|s) - min_i Q(s, a; θ_i)]
+    temperature  L(α) = mean over s of log α · (H(π(·|s)) - H̄),  H(π(·|s)) = -Σ_a π(a|s) log π(a|s)
+
+No reparametrisation trick is needed: the actor's loss is an explicit function of the probabilities.
+This file holds the networks and the agent; `train` strings the methods together as in `sac.py`.
+
+The temperature on CartPole-v1 (two actions, largest entropy log 2 ≈ 0.69 nats), measured with
+64x64 networks and batch 128; "greedy" is the mean return of argmax_a π(a|s) over 10 episodes:
+- learned α from 0.1, H̄ = 0.98 log 2 (the paper's choice; γ = 0.99, τ = 0.005): α grows without
+  bound (to about 50 in 8000 steps, doubling every 1000) and the policy that SAC trains stays
+  nearly uniform (training returns 70 to 130). Its argmax does balance the pole (greedy 435 to 456,
+  3 seeds): the critics of a near-uniform policy rank the actions well, but the soft objective is lost.
+- learned α from 0.1, H̄ = 0.5 log 2 (γ = 0.98, τ = 0.01): α settles between 0.15 and 0.4; greedy
+  returns after 7000 steps 213, 188, 223, 237 (seeds 0 to 3): the pole stays up, the cart drifts off.
+- fixed α = 1 (the defaults below): greedy returns after 6000 steps 292, 225, 346, 267, 227, 287
+  (seeds 0 to 5). Set "learn_alpha": True to tune α (towards 0.5 log n by default).
+"""
+
+import math
+from copy import deepcopy
+
+import gymnasium as gym
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from solutions.config import read_config
+from solutions.episode_log import EpisodeLog
+from solutions.networks import mlp
+from solutions.replay_buffer import ReplayBuffer
+
+
+def check_discrete_actions(env, agent_name):
+    """Raise TypeError unless the action space is a gymnasium Discrete space."""
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        raise TypeError(
+            f"{agent_name} needs a discrete action space (gymnasium.spaces.Discrete), but this "
+            f"environment's action space is {env.action_space}. For continuous actions use sac_agent."
+        )
+
+
+class discreteQNetwork(nn.Module):
+    """Q(s, ·; θ): the state goes in, one value per action comes out, shape (B, n) (or (n,))."""
+
+    def __init__(self, env, hidden_sizes=(64, 64)):
+        super().__init__()
+        self.net = mlp(env.observation_space.shape[0], env.action_space.n, hidden_sizes)
+
+    def forward(self, state):
+        return self.net(state)
+
+
+class categoricalPolicy(nn.Module):
+    """π_w(·|s) = softmax(f_w(s)): a probability for each of the n actions.
+
+    Probabilities and log-probabilities both come from `log_softmax` of the logits, which never
+    takes the log of a probability that rounded to 0: log π stays finite (and π log π is 0, not
+    NaN, for an action the policy has all but ruled out). Calling the network, `policy(s)`, gives
+    the greedy action argmax_a π(a|s), used for evaluation and videos.
+    """
+
+    def __init__(self, env, hidden_sizes=(64, 64)):
+        super().__init__()
+        self.n_actions = int(env.action_space.n)
+        self.net = mlp(env.observation_space.shape[0], self.n_actions, hidden_sizes)
+
+    def probabilities(self, state):
+        """(π(·|s), log π(·|s)), each of shape (B, n)."""
+        log_probs = F.log_softmax(self.net(state), dim=-1)
+        return log_probs.exp(), log_probs
+
+    def sample(self, state):
+        """An action index a ~ π(·|s) (a long tensor, shape (B,) or 0-d)."""
+        probs, _ = self.probabilities(state)
+        return torch.distributions.Categorical(probs=probs).sample()
+
+    def forward(self, state):
+        """The greedy action argmax_a π(a|s) (for evaluation)."""
+        return self.net(state).argmax(dim=-1)
+
+
+# Defaults measured on CartPole-v1 (see the module docstring and tests/test_sac_discrete.py).
+SAC_DISCRETE_DEFAULTS = {
+    "gamma": 0.99,  # discount factor γ
+    "buffer_size": 1e5,  # replay buffer capacity (transitions)
+    "learning_rate": 1e-3,  # Adam step size, critics and actor
+    "batch_size": 128,  # transitions per gradient step
+    "tau": 0.005,  # Polyak averaging rate τ of the target critics
+    "alpha": 1.0,  # temperature α: fixed, or the starting value when it is learned
+    "learn_alpha": False,  # True tunes α towards the target entropy; False keeps it fixed
+    "target_entropy_ratio": 0.5,  # with learn_alpha: the target entropy H̄ as a fraction of log n
+    "alpha_learning_rate": 1e-3,  # Adam step size for log α
+    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
+    "tqdm_disable": False,  # True hides the progress bar
+    "disable_episode_report": True,  # False prints one line per finished episode
+}
+
+
+class sac_discrete_agent:
+    def __init__(self, config, value_network1, value_network2, policy_network):
+        self.config = read_config(config, SAC_DISCRETE_DEFAULTS, "sac_discrete_agent")
+        self.gamma = self.config["gamma"]
+        self.tau = self.config["tau"]
+        self.batch_size = int(self.config["batch_size"])
+        self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
+
+        self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
+        self.device = next(policy_network.parameters()).device
+        self.Q1_target = deepcopy(value_network1).requires_grad_(False)
+        self.Q2_target = deepcopy(value_network2).requires_grad_(False)
+        critic_parameters = [*self.Q1.parameters(), *self.Q2.parameters()]
+        self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"])
+        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"])
+
+        # The largest entropy of a distribution over n actions is log n (the uniform one). The
+        # target is a fraction of it: with 0.98 (the paper's choice) α diverges on CartPole (see
+        # the module docstring).
+        self.target_entropy = self.config["target_entropy_ratio"] * math.log(self.pi.n_actions)
+        self.log_alpha = torch.tensor(
+            math.log(self.config["alpha"]), device=self.device, requires_grad=self.config["learn_alpha"]
+        )
+        if self.config["learn_alpha"]:
+            self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=self.config["alpha_learning_rate"])
+
+        # The buffer stores the action index as a float (exact for any realistic n); the agent
+        # turns it back into a long index before indexing the Q-values.
+        self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
+        self.env_steps = 0  # counted across calls to `train`
+        self.episode_returns = []
+
+    @property
+    def alpha(self):
+        return self.log_alpha.detach().exp()
+
+    def critic_target(self, R, Y, D):
+        """y = r + γ (1 - terminated) Σ_a' π(a'|s') [min_i Q(s', a'; θ'_i) - α log π(a'|s')]."""
+        with torch.no_grad():  # a fixed label: no gradient into the target critics or the policy
+            probs, log_probs = self.pi.probabilities(Y)
+            next_q = torch.min(self.Q1_target(Y), self.Q2_target(Y))
+            # The exact expectation over the next action, not a one-sample estimate.
+            next_value = (probs * (next_q - self.alpha * log_probs)).sum(dim=-1)
+            # (1 - terminated): no future after a terminal state; a truncated s' keeps its value.
+            return R + self.gamma * (1 - D) * next_value
+
+    def critic_step(self, X, A, R, Y, D):
+        """One gradient step on L(θ1, θ2) = mean (Q(s, a; θ1) - y)² + mean (Q(s, a; θ2) - y)²."""
+        target_q = self.critic_target(R, Y, D)
+        index = A.long().reshape(-1, 1)  # the stored action index, as a (B, 1) long tensor
+        q1 = self.Q1(X).gather(1, index).squeeze(1)  # Q(s, a; θ1) of the action taken
+        q2 = self.Q2(X).gather(1, index).squeeze(1)
+        critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(q2, target_q)
+        self.Q_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.Q_optimizer.step()
+        return critic_loss.detach()
+
+    def actor_step(self, X):
+        """One gradient step on L^π(w) = mean Σ_a π_w(a|s) [α log π_w(a|s) - min_i Q(s, a; θ_i)].
+
+        The current critics, not the target ones, judge the actions. They are frozen: the sum over
+        actions is exact, so the gradient reaches w through π_w alone, and the Q-values are
+        constants (computed without a graph). Returns the entropy H(π(·|s)) of each state
+        (detached) for the temperature step.
+        """
+        with torch.no_grad():
+            q = torch.min(self.Q1(X), self.Q2(X))
+        probs, log_probs = self.pi.probabilities(X)
+        actor_loss = (probs * (self.alpha * log_probs - q)).sum(dim=-1).mean()
+        self.pi_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.pi_optimizer.step()
+        return -(probs * log_probs).sum(dim=-1).detach()
+
+    def temperature_step(self, entropy):
+        """One gradient step on L(α) = mean log α · (H(π(·|s)) - H̄), H̄ the target entropy.
+
+        This is the continuous L(α) = -mean log α (log π(a|s) + H̄) with log π(a|s) replaced by its
+        exact expectation Σ_a π(a|s) log π(a|s) = -H(π(·|s)). The gradient in log α is
+        mean H - H̄: α falls when the policy's entropy is above target, and rises when it is below.
+        """
+        alpha_loss = (self.log_alpha * (entropy - self.target_entropy)).mean()
+        self.alpha_optimizer.zero_grad(set_to_none=True)
+        alpha_loss.backward()
+        self.alpha_optimizer.step()
+
+    @torch.no_grad()
+    def soft_update(self):
+        """θ'_i ← τ θ_i + (1 - τ) θ'_i for both critics."""
+        for target, online in ((self.Q1_target, self.Q1), (self.Q2_target, self.Q2)):
+            torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), self.tau)
+
+    @torch.no_grad()
+    def explore(self, state):
+        """a ~ π_w(·|s), as a Python int: the policy's own randomness explores."""
+        return int(self.pi.sample(torch.as_tensor(state, dtype=torch.float32, device=self.device)))
+
+    def update(self):
+        X, A, R, Y, D = self.memory.sample(self.batch_size)
+        self.critic_step(X, A, R, Y, D)
+        entropy = self.actor_step(X)
+        if self.config["learn_alpha"]:
+            self.temperature_step(entropy)
+        self.soft_update()
+
+    def train(self, env, max_steps):
+        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
+
+        Ctrl-C stops training cleanly: the networks keep what they learned and the returns of the
+        finished episodes are returned (and stay in `agent.episode_returns`).
+        """
+        check_discrete_actions(env, "sac_discrete_agent")
+        if self.env_steps == 0:  # seed once: a later call continues the same random streams
+            env.action_space.seed(self.config["seed"])
+            state, _ = env.reset(seed=self.config["seed"])
+        else:
+            state, _ = env.reset()
+        log = EpisodeLog(max_steps, "SAC (discrete)", self.config)
+        self.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
+        try:
+            for _ in log:
+                if self.env_steps < self.learning_starts:
+                    action = int(env.action_space.sample())
+                else:
+                    action = self.explore(state)
+                next_state, reward, terminated, truncated, _ = env.step(action)
+                # a is stored as its index; only `terminated` cuts the bootstrap, not truncation
+                self.memory.append(state, action, reward, next_state, terminated)
+                self.env_steps += 1
+                log.add(reward)
+                if self.env_steps >= self.learning_starts:
+                    self.update()
+                if terminated or truncated:
+                    log.end_episode(len(self.memory))
+                    state, _ = env.reset()
+                else:
+                    state = next_state
+        except KeyboardInterrupt:
+            log.stopped_by_user()
+        finally:
+            log.close()
+        return self.episode_returns
