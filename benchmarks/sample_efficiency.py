@@ -55,8 +55,10 @@ def run(variant, seed, eval_every, hidden_sizes):
 
 
 def table(results):
-    lines = ["| agent | budget | solved (seeds) | median steps to solve | steps to solve per seed | train time per seed (s) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| agent | budget | solved (seeds) | median steps to solve | steps to solve per seed | train s per seed |",
+        "|---|---|---|---|---|---|",
+    ]
     for variant in VARIANTS:
         runs = sorted((r for r in results if r["variant"] == variant), key=lambda r: r["seed"])
         if not runs:
@@ -68,7 +70,8 @@ def table(results):
         per_seed = ", ".join(f"{s:,}" if s is not None else "—" for s in steps)
         times = ", ".join(f"{r['train_seconds']:.0f}" for r in runs)
         solved = sum(s is not None for s in steps)
-        lines.append(f"| {variant} | {runs[0]['budget']:,} | {solved}/{len(runs)} | {median_text} | {per_seed} | {times} |")
+        budget = f"{runs[0]['budget']:,}"
+        lines.append(f"| {variant} | {budget} | {solved}/{len(runs)} | {median_text} | {per_seed} | {times} |")
     return "\n".join(lines)
 
 
@@ -88,7 +91,8 @@ def main():
         for future in futures:
             results.append(future.result())
             r = results[-1]
-            print(f"{r['variant']:>16} seed {r['seed']}: solved at {r['solved_at']} ({r['train_seconds']:.0f} s)", flush=True)
+            seconds = r["train_seconds"]
+            print(f"{r['variant']:>16} seed {r['seed']}: solved at {r['solved_at']} ({seconds:.0f} s)", flush=True)
     header = (f"InvertedPendulum-v5, evaluated mean return >= {SOLVED:.0f} over 10 episodes, checked every "
               f"{args.eval_every} environment steps; hidden layers {args.hidden}; one thread per run, "
               f"{args.workers} runs at a time on {torch.get_num_threads()}-thread machine; torch {torch.__version__}.")

@@ -133,14 +133,18 @@ def markdown(info, throughput, update_rows, solve_rows):
              "| agent | updates/s | draft-style updates/s | speed-up vs draft | MFLOP/update | FLOP-bound updates/s "
              "| share of the limit |", "|---|---|---|---|---|---|---|"]
     for r in update_rows:
-        lines.append(f"| {r['agent']} | {r['updates_per_s']:.0f} | {r['draft_updates_per_s']:.0f} | "
-                     f"{r['speedup_vs_draft']:.2f}x | {r['mflop_per_update']:.1f} | {r['flop_bound_updates_per_s']:.0f} "
-                     f"| {100 * r['fraction_of_limit']:.0f}% |")
+        lines.append(
+            f"| {r['agent']} | {r['updates_per_s']:.0f} | {r['draft_updates_per_s']:.0f} | "
+            f"{r['speedup_vs_draft']:.2f}x | {r['mflop_per_update']:.1f} | "
+            f"{r['flop_bound_updates_per_s']:.0f} | {100 * r['fraction_of_limit']:.0f}% |"
+        )
     if solve_rows:
-        lines += ["", "| agent | median env steps to solve | median train time (s) | steps per seed |", "|---|---|---|---|"]
+        lines += ["", "| agent | median env steps to solve | median train time (s) | steps per seed |"]
+        lines += ["|---|---|---|---|"]
         for r in solve_rows:
             per_seed = ", ".join("—" if s is None else f"{s:,}" for s in r["steps_per_seed"])
-            lines.append(f"| {r['agent']} | {r['median_steps_to_solve']:,.0f} | {r['median_train_seconds']:.0f} | {per_seed} |")
+            median_steps, median_seconds = r["median_steps_to_solve"], r["median_train_seconds"]
+            lines.append(f"| {r['agent']} | {median_steps:,.0f} | {median_seconds:.0f} | {per_seed} |")
     return "\n".join(lines) + "\n"
 
 
