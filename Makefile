@@ -25,14 +25,16 @@ demo: setup
 
 # The notebooks run as a student runs them: each `%load ../solutions/x.py` cell is first expanded
 # into the file's text (tests/notebook_expansion.py, into build/notebooks), then nbval executes the
-# copies in quick mode (COURSE_QUICK=1: tiny training budgets). PYTHONPATH lets the kernel, whose
-# working directory is build/notebooks, import `solutions` even before it is installed.
+# copies in quick mode (COURSE_QUICK=1: tiny training budgets). PYTHONPATH makes the kernel, whose
+# working directory is build/notebooks, import `solutions` from this checkout. OMP_NUM_THREADS=1:
+# the networks are small, and on a busy machine torch's extra threads made the notebooks ~6x slower.
 test: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	OMP_NUM_THREADS=1 $(PY) -m pytest
 	rm -rf build/notebooks
 	$(PY) tests/notebook_expansion.py build/notebooks notebooks/*.ipynb
-	COURSE_QUICK=1 PYTHONPATH=$(CURDIR) $(PY) -m pytest --nbval-lax -p no:cacheprovider build/notebooks
+	OMP_NUM_THREADS=1 COURSE_QUICK=1 PYTHONPATH=$(CURDIR) $(PY) -m pytest --nbval-lax -p no:cacheprovider \
+		build/notebooks
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
