@@ -15,12 +15,15 @@ class OrnsteinUhlenbeckNoise:
         self.theta, self.dt = theta, dt
         # σ chosen so that the stationary standard deviation, σ / √(2θ), equals `std`: the same
         # spread as the Gaussian noise it replaces, only correlated in time.
+        self.std = std
         self.sigma = std * math.sqrt(2 * theta)
         self.state = torch.zeros(action_dim, device=device)
+        self.reset()
 
     def reset(self):
-        """Start each episode from x = μ = 0."""
-        self.state.zero_()
+        """Start each episode from a draw of the stationary law N(0, std²), not from 0: with θΔt = 0.0015
+        the process needs hundreds of steps to spread out, longer than an early episode lasts."""
+        self.state = self.std * torch.randn_like(self.state)
 
     def sample(self):
         drift = -self.theta * self.state * self.dt
