@@ -20,7 +20,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 setup: $(INSTALLED)
 
 demo: setup
-	$(PY) -m solutions train --algo td3 --env InvertedPendulum-v5 --steps 20000 --seed 0 \
+	$(PY) -m solutions train --algo sac --env InvertedPendulum-v5 --steps 20000 --seed 0 \
 		--target-return 950 --eval-every 1000 --out runs/demo
 
 # The notebooks run as a student runs them: each `%load ../solutions/x.py` cell is first expanded
