@@ -17,6 +17,7 @@ import gymnasium as gym
 import torch
 from tqdm.auto import tqdm
 
+from solutions.crossq import crossq_agent, crossQNetwork
 from solutions.ddpg import ddpg_agent
 from solutions.evaluation import evaluate, plot_learning_curve, record_video
 from solutions.networks import QNetwork, policyNetwork
@@ -27,10 +28,19 @@ from solutions.td3 import td3_agent
 CHECKPOINT_FORMAT = "solutions-checkpoint-v1"
 
 
+ALGOS = ["ddpg", "td3", "sac", "crossq"]
+
+
 def build_networks(algo, env, hidden_sizes):
     """The networks each agent takes, by the names its constructor gives them."""
     if algo == "ddpg":
         return {"Q": QNetwork(env, hidden_sizes), "pi": policyNetwork(env, hidden_sizes)}
+    if algo == "crossq":  # batch-norm critics, SAC's policy
+        return {
+            "Q1": crossQNetwork(env, hidden_sizes),
+            "Q2": crossQNetwork(env, hidden_sizes),
+            "pi": squashedGaussianPolicy(env, hidden_sizes),
+        }
     policy_class = policyNetwork if algo == "td3" else squashedGaussianPolicy
     return {
         "Q1": QNetwork(env, hidden_sizes),
@@ -42,7 +52,7 @@ def build_networks(algo, env, hidden_sizes):
 def build_agent(algo, config, networks):
     if algo == "ddpg":
         return ddpg_agent(config, networks["Q"], networks["pi"])
-    agent_class = td3_agent if algo == "td3" else sac_agent
+    agent_class = {"td3": td3_agent, "sac": sac_agent, "crossq": crossq_agent}[algo]
     return agent_class(config, networks["Q1"], networks["Q2"], networks["pi"])
 
 
@@ -164,7 +174,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m solutions", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train an agent; save it, its curve, evaluation and video")
-    train.add_argument("--algo", choices=["ddpg", "td3", "sac"], default="td3")
+    train.add_argument("--algo", choices=ALGOS, default="td3")
     train.add_argument("--env", default="InvertedPendulum-v5")
     train.add_argument("--steps", type=int, default=10_000, help="environment steps")
     train.add_argument("--seed", type=int, default=0)

@@ -7,6 +7,7 @@ import pytest
 import torch
 from conftest import make_toy_env
 
+from solutions.crossq import crossq_agent, crossQNetwork
 from solutions.ddpg import ddpg_agent
 from solutions.networks import QNetwork, policyNetwork
 from solutions.sac import sac_agent
@@ -22,10 +23,14 @@ def make_agent(name, env, config=None, hidden=(32, 32)):
         return ddpg_agent(config, QNetwork(env, hidden), policyNetwork(env, hidden))
     if name == "td3":
         return td3_agent(config, QNetwork(env, hidden), QNetwork(env, hidden), policyNetwork(env, hidden))
+    if name == "crossq":
+        return crossq_agent(config, crossQNetwork(env, hidden), crossQNetwork(env, hidden),
+                            squashedGaussianPolicy(env, hidden))
     return sac_agent(config, QNetwork(env, hidden), QNetwork(env, hidden), squashedGaussianPolicy(env, hidden))
 
 
-AGENTS = ["ddpg", "td3", "sac"]
+AGENTS = ["ddpg", "td3", "sac", "crossq"]
+WITH_TARGET_NETWORKS = ["ddpg", "td3", "sac"]  # CrossQ has none
 
 
 @pytest.mark.parametrize("name", AGENTS)
@@ -55,7 +60,7 @@ def test_unbounded_action_space_is_refused(name):
         agent.train(env, 10)
 
 
-@pytest.mark.parametrize("name", AGENTS)
+@pytest.mark.parametrize("name", WITH_TARGET_NETWORKS)
 def test_soft_update_is_polyak_averaging(name):
     agent = make_agent(name, make_toy_env(), {"tau": 0.25})
     if name == "ddpg":

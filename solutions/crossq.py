@@ -1,0 +1,230 @@
+"""CrossQ (Bhatt, Palenicek et al., ICLR 2024): SAC without target networks, batch norm in the critics.
+
+SAC's target critics lag behind on purpose: they keep the regression target y from moving with
+every step of θ. The lag also slows learning down, since a value learned now reaches the target
+only after about 1/τ steps. CrossQ removes the target networks and keeps learning stable by
+putting batch normalisation (BN) in the critics, with one trick that makes BN work there:
+
+- BN normalises each layer's inputs with the mean and variance of the batch. (s, a) comes from the
+  replay buffer, but (s', a') uses a' ~ π(·|s'), the current policy's action: the two batches have
+  different statistics. Normalising each with its own statistics (two forward passes) makes the
+  critic see two different functions, and learning fails. CrossQ passes the concatenation
+  [(s, a); (s', a')] through the critic once, so that both halves share the same statistics, then
+  splits the output into Q(s, a) and Q(s', a').
+- With no target network, the gradient must not flow through Q(s', a'): it is detached, as a
+  target network's output would be.
+- The actor is judged by the critics in evaluation mode (BN's running statistics), so that the
+  actor's batch does not shift the normalisation the critic learned with.
+
+The rest is SAC: twin critics, a squashed Gaussian policy (`sac_policy.py`), a learned temperature.
+The paper also updates the actor every 3 critic steps and uses Adam with β1 = 0.5.
+"""
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from solutions.config import check_continuous_actions, read_config
+from solutions.episode_log import EpisodeLog
+from solutions.replay_buffer import ReplayBuffer
+
+CROSSQ_DEFAULTS = {
+    "gamma": 0.99,  # discount factor γ
+    "buffer_size": 1e6,  # replay buffer capacity (transitions)
+    "learning_rate": 1e-3,  # Adam step size, critics and actor
+    "adam_beta1": 0.5,  # Adam's β1; the paper's 0.5 (instead of 0.9) reacts faster to a moving critic
+    "batch_size": 256,  # transitions per gradient step (the joint pass sees twice as many rows)
+    "policy_update_freq": 3,  # critic steps per actor and temperature step
+    "alpha": 0.2,  # temperature α: fixed, or the starting value when it is learned
+    "learn_alpha": True,  # tune α towards the target entropy (False: α stays fixed)
+    "target_entropy": None,  # the entropy α aims for; None means -dim(A)
+    "alpha_learning_rate": 1e-3,  # Adam step size for log α
+    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
+    "tqdm_disable": False,  # True hides the progress bar
+    "disable_episode_report": True,  # False prints one line per finished episode
+}
+
+
+class crossQNetwork(nn.Module):
+    """Q(s, a; θ) with batch normalisation: BN([s, a]), then Linear -> ReLU -> BN per hidden layer.
+
+    `momentum=0.01` means that the running statistics used in evaluation mode average over the
+    last ~100 batches (the paper's 0.99 in Flax's convention, where momentum is the decay).
+    """
+
+    def __init__(self, env, hidden_sizes=(256, 256), momentum=0.01):
+        super().__init__()
+        input_dim = env.observation_space.shape[0] + env.action_space.shape[0]
+        layers = [nn.BatchNorm1d(input_dim, momentum=momentum)]
+        for width in hidden_sizes:
+            layers += [nn.Linear(input_dim, width), nn.ReLU(), nn.BatchNorm1d(width, momentum=momentum)]
+            input_dim = width
+        layers.append(nn.Linear(input_dim, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, state, action):
+        state_action = torch.cat([state, action], dim=-1)
+        if state_action.dim() == 1:  # one pair: BN works on batches, so make it a batch of one
+            return self.net(state_action.unsqueeze(0)).squeeze()
+        return self.net(state_action).squeeze(-1)
+
+
+def has_batch_norm(network):
+    return any(isinstance(module, nn.modules.batchnorm._BatchNorm) for module in network.modules())
+
+
+class crossq_agent:
+    def __init__(self, config, value_network1, value_network2, policy_network):
+        self.config = read_config(config, CROSSQ_DEFAULTS, "crossq_agent")
+        for critic in (value_network1, value_network2):
+            if not has_batch_norm(critic):
+                raise ValueError(
+                    "crossq_agent needs critics with batch normalisation, which is what keeps learning "
+                    f"stable without target networks; got {type(critic).__name__}. "
+                    "Pass crossQNetwork(env) as both critics."
+                )
+        self.gamma = self.config["gamma"]
+        self.batch_size = int(self.config["batch_size"])
+        self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
+
+        self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
+        self.device = next(policy_network.parameters()).device
+        betas = (self.config["adam_beta1"], 0.999)
+        critic_parameters = [*self.Q1.parameters(), *self.Q2.parameters()]
+        self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"], betas=betas)
+        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"], betas=betas)
+
+        # α is learned through log α, as in SAC.
+        action_dim = self.pi.action_scale.shape[0]
+        target_entropy = self.config["target_entropy"]
+        self.target_entropy = -float(action_dim) if target_entropy is None else float(target_entropy)
+        self.log_alpha = torch.tensor(
+            math.log(self.config["alpha"]), device=self.device, requires_grad=self.config["learn_alpha"]
+        )
+        if self.config["learn_alpha"]:
+            self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=self.config["alpha_learning_rate"])
+
+        self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
+        self.env_steps = 0  # counted across calls to `train`
+        self.critic_updates = 0  # critic steps so far: the actor steps every `policy_update_freq`
+        self.episode_returns = []
+
+    @property
+    def alpha(self):
+        return self.log_alpha.detach().exp()
+
+    @staticmethod
+    def joint_q_values(Q, X, A, Y, next_action):
+        """Q(s, a) and Q(s', a') from ONE forward pass over [(s, a); (s', a')] (shared BN statistics)."""
+        q_both = Q(torch.cat([X, Y]), torch.cat([A, next_action]))
+        q, next_q = q_both.chunk(2)
+        return q, next_q
+
+    def critic_target(self, R, D, next_q1, next_q2, next_log_prob):
+        """y = r + γ (1 - terminated) [min_i Q(s', a'; θ_i) - α log π(a'|s')], with the current θ_i.
+
+        `.detach()` plays the part of the missing target network: y is a label, and no gradient
+        may flow through Q(s', a') into θ.
+        """
+        next_value = torch.min(next_q1, next_q2) - self.alpha * next_log_prob
+        # (1 - terminated): no future after a terminal state; a truncated s' keeps its value.
+        return (R + self.gamma * (1 - D) * next_value).detach()
+
+    def critic_step(self, X, A, R, Y, D):
+        """One gradient step on mean (Q(s, a; θ1) - y)² + mean (Q(s, a; θ2) - y)², with joint passes."""
+        with torch.no_grad():
+            next_action, next_log_prob = self.pi.sample(Y)  # a' ~ π(·|s'), the current policy
+        self.Q1.train()  # BN uses (and updates) the statistics of this joint batch
+        self.Q2.train()
+        q1, next_q1 = self.joint_q_values(self.Q1, X, A, Y, next_action)
+        q2, next_q2 = self.joint_q_values(self.Q2, X, A, Y, next_action)
+        target_q = self.critic_target(R, D, next_q1, next_q2, next_log_prob)
+        critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(q2, target_q)
+        self.Q_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.Q_optimizer.step()
+        self.critic_updates += 1
+        return critic_loss.detach()
+
+    def actor_step(self, X):
+        """One gradient step on mean [α log π_w(a|s) - min_i Q(s, a; θ_i)], a ~ π_w(·|s).
+
+        The critics run in evaluation mode (BN's running statistics) with θ frozen. Returns
+        log π(a|s) (detached) for the temperature step.
+        """
+        self.Q1.eval()
+        self.Q2.eval()
+        self.Q1.requires_grad_(False)
+        self.Q2.requires_grad_(False)
+        action, log_prob = self.pi.sample(X)
+        q = torch.min(self.Q1(X, action), self.Q2(X, action))
+        actor_loss = (self.alpha * log_prob - q).mean()
+        self.pi_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.pi_optimizer.step()
+        self.Q1.requires_grad_(True)
+        self.Q2.requires_grad_(True)
+        return log_prob.detach()
+
+    def temperature_step(self, log_prob):
+        """One gradient step on L(α) = -mean log α · (log π(a|s) + H̄), H̄ the target entropy (as SAC)."""
+        alpha_loss = -(self.log_alpha * (log_prob + self.target_entropy)).mean()
+        self.alpha_optimizer.zero_grad(set_to_none=True)
+        alpha_loss.backward()
+        self.alpha_optimizer.step()
+
+    @torch.no_grad()
+    def explore(self, state):
+        """a ~ π_w(·|s): the policy's own noise explores."""
+        action, _ = self.pi.sample(torch.as_tensor(state, dtype=torch.float32, device=self.device))
+        return action.cpu().numpy()
+
+    def update(self):
+        X, A, R, Y, D = self.memory.sample(self.batch_size)
+        self.critic_step(X, A, R, Y, D)
+        if self.critic_updates % self.config["policy_update_freq"] == 0:
+            log_prob = self.actor_step(X)
+            if self.config["learn_alpha"]:
+                self.temperature_step(log_prob)
+        # No soft update: there are no target networks.
+
+    def train(self, env, max_steps):
+        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
+
+        Ctrl-C stops training cleanly: the networks keep what they learned and the returns of the
+        finished episodes are returned (and stay in `agent.episode_returns`).
+        """
+        check_continuous_actions(env, "crossq_agent")
+        if self.env_steps == 0:  # seed once: a later call continues the same random streams
+            env.action_space.seed(self.config["seed"])
+            state, _ = env.reset(seed=self.config["seed"])
+        else:
+            state, _ = env.reset()
+        log = EpisodeLog(max_steps, "CrossQ", self.config)
+        self.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
+        try:
+            for _ in log:
+                if self.env_steps < self.learning_starts:
+                    action = env.action_space.sample()
+                else:
+                    action = self.explore(state)
+                next_state, reward, terminated, truncated, _ = env.step(action)
+                # Only `terminated` is stored: a time-limit truncation does not end the MDP.
+                self.memory.append(state, action, reward, next_state, terminated)
+                self.env_steps += 1
+                log.add(reward)
+                if self.env_steps >= self.learning_starts:
+                    self.update()
+                if terminated or truncated:
+                    log.end_episode(len(self.memory))
+                    state, _ = env.reset()
+                else:
+                    state = next_state
+        except KeyboardInterrupt:
+            log.stopped_by_user()
+        finally:
+            log.close()
+        return self.episode_returns
