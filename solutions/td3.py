@@ -27,6 +27,7 @@ TD3_DEFAULTS = {
     "action_noise_scale": 0.2,  # std of the target-policy smoothing noise, same units
     "action_noise_clip": 0.5,  # the smoothing noise is clipped to ± this, same units
     "policy_update_freq": 2,  # critic steps per actor step and target update
+    "updates_per_step": 2,  # critic steps per environment step, the update-to-data ratio (see README)
     "clipped_double_q": True,  # min of the twin target critics (False: Q1' alone, for ablations)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
     "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
@@ -42,6 +43,7 @@ class td3_agent:
         self.tau = self.config["tau"]
         self.batch_size = int(self.config["batch_size"])
         self.policy_update_freq = int(self.config["policy_update_freq"])
+        self.updates_per_step = int(self.config["updates_per_step"])
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
 
         self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
@@ -147,7 +149,8 @@ class td3_agent:
                 self.env_steps += 1
                 log.add(reward)
                 if self.env_steps >= self.learning_starts:
-                    self.update()
+                    for _ in range(self.updates_per_step):
+                        self.update()
                 if terminated or truncated:
                     log.end_episode(len(self.memory))
                     state, _ = env.reset()

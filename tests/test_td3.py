@@ -53,3 +53,12 @@ def test_actor_and_targets_move_exactly_every_policy_update_freq_critic_steps(fr
         moved.append(actor_moved)
     assert moved == [(step + 1) % freq == 0 for step in range(9)]
     assert agent.critic_updates == 9
+
+
+@pytest.mark.parametrize("updates_per_step", [1, 2, 3])
+def test_updates_per_step_critic_steps_follow_each_environment_step_after_the_warm_up(updates_per_step):
+    agent = make_agent("td3", make_toy_env(), {"delay_learning": 100, "batch_size": 32,
+                                                "updates_per_step": updates_per_step})
+    agent.train(make_toy_env(), 150)
+    # updates start at environment step 100 (learning_starts) and follow every step from there: 51 steps
+    assert agent.critic_updates == 51 * updates_per_step
