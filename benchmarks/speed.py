@@ -8,9 +8,9 @@ In one run, on one machine:
 (c) the same for the draft-style reference of `draft_style.py` (list-of-tuples buffer, per-sample
     conversion, per-parameter target loops);
 (d) with --solve, environment steps and wall time to solve InvertedPendulum-v5, median of 5 seeds
-    (from `sample_efficiency.py`, which runs them).
+    (the runs of `sample_efficiency.py`, one thread each, `--workers` of them at a time).
 
-    python benchmarks/speed.py --solve
+    python benchmarks/speed.py --threads 1 --solve
 
 writes benchmarks/results/speed.json and .md (the table quoted in the README).
 """
@@ -19,6 +19,7 @@ import argparse
 import json
 import platform
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import gymnasium as gym
@@ -115,12 +116,14 @@ def measure_updates(algos, n_updates, rounds):
     return throughput, rows
 
 
-def solve_times(algos, seeds):
+def solve_times(algos, seeds, workers):
     from sample_efficiency import run
 
     rows = []
+    with ProcessPoolExecutor(workers) as pool:
+        futures = {algo: [pool.submit(run, algo, seed, 1000, HIDDEN) for seed in seeds] for algo in algos}
     for algo in algos:
-        runs = [run(algo, seed, 1000, HIDDEN) for seed in seeds]
+        runs = [future.result() for future in futures[algo]]
         steps = [r["solved_at"] if r["solved_at"] is not None else np.inf for r in runs]
         rows.append({"agent": algo, "median_steps_to_solve": float(np.median(steps)),
                      "median_train_seconds": float(np.median([r["train_seconds"] for r in runs])),
@@ -155,13 +158,17 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--solve", action="store_true", help="also time solving the task, 5 seeds per agent")
+    parser.add_argument("--workers", type=int, default=2, help="solving runs at a time (one thread each)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "speed"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     info = (f"{platform.processor() or platform.machine()}, {args.threads} torch thread(s), torch {torch.__version__}, "
             f"batch {BATCH}, hidden layers {list(HIDDEN)}; best of {args.rounds} rounds of {args.updates} updates.")
+    if args.solve:
+        info += (f" Solving: seeds 0-4, evaluated every 1,000 steps, one thread per run, {args.workers} runs at a "
+                 "time; the train time excludes evaluations.")
     throughput, update_rows = measure_updates(args.algos, args.updates, args.rounds)
-    solve_rows = solve_times(args.algos, [0, 1, 2, 3, 4]) if args.solve else []
+    solve_rows = solve_times(args.algos, [0, 1, 2, 3, 4], args.workers) if args.solve else []
     Path(args.out + ".json").write_text(json.dumps(
         {"info": info, "matmul_flop_per_s": throughput, "updates": update_rows, "solve": solve_rows}, indent=1) + "\n")
     text = markdown(info, throughput, update_rows, solve_rows)
