@@ -13,15 +13,16 @@ from solutions.cli import build_networks, load_checkpoint, main, save_checkpoint
 from solutions.evaluation import evaluate, record_video
 
 
-def test_train_then_evaluate_round_trip(tmp_path, capsys):
+@pytest.mark.parametrize("algo", ["td3", "crossq"])
+def test_train_then_evaluate_round_trip(algo, tmp_path, capsys):
     out = tmp_path / "run"
-    main(["train", "--algo", "td3", "--steps", "300", "--seed", "1", "--out", str(out), "--hidden", "16", "16",
+    main(["train", "--algo", algo, "--steps", "300", "--seed", "1", "--out", str(out), "--hidden", "16", "16",
           "--set", "delay_learning=100", "batch_size=32", "tqdm_disable=True", "--episodes", "2", "--no-video"])
     printed = capsys.readouterr().out
     assert "checkpoint:" in printed and (out / "learning_curve.png").stat().st_size > 1000
     summary = json.loads((out / "evaluation.json").read_text())
     checkpoint, env, networks = load_checkpoint(out / "checkpoint.pt")
-    assert checkpoint["algo"] == "td3" and checkpoint["config"]["delay_learning"] == 100
+    assert checkpoint["algo"] == algo and checkpoint["config"]["delay_learning"] == 100
     assert checkpoint["config"]["seed"] == 1 and checkpoint["hidden_sizes"] == [16, 16]
     # the reloaded policy is the trained one: same evaluation, same weights
     mean, std = evaluate(env, networks["pi"], n_episodes=2, seed=10_000)
