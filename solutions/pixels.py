@@ -19,11 +19,12 @@ The pipeline for CarRacing-v3 (96x96 RGB frames), as in DQN on Atari (Mnih et al
    the encoder and the actor reads its features detached (as in SAC-AE, Yarats et al., 2021, and
    DrQ, Kostrikov et al., 2021).
 
-Why the action repeat and the shared encoder: they make learning on a CPU a matter of an hour rather
-than of an afternoon. On one CPU thread (benchmarks/results/car_racing.md), one update at batch 64
-takes 0.15-0.18 s with two encoders trained as in plain DDPG (10.1 GFLOP) and 0.09-0.11 s with the
-shared encoder (6.4 GFLOP), and the simulator takes 11 ms per frame. One plain update per frame
-makes 100k frames cost about 5 hours; one shared-encoder update every 4 frames, about 1 hour.
+Why the action repeat and the shared encoder: they cut the cost of 100k frames on a CPU from about
+5 hours to about 1.5. On one CPU thread (benchmarks/results/car_racing.md), one update at batch 64
+took 0.18 s with two encoders trained as in plain DDPG (10.1 GFLOP) and 0.11 s with the shared
+encoder (6.4 GFLOP), and the simulator 11 ms per frame. One plain update per frame makes 100k frames
+cost about 5.3 hours; one shared-encoder update every 4 frames made them cost 84 minutes in the
+benchmark, evaluations included. (Throughput only: in those 80k frames the agent did not learn to drive.)
 """
 
 import gymnasium as gym
