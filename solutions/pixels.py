@@ -287,11 +287,11 @@ class pixel_ddpg_agent(ddpg_agent):
     - separate encoders (`pixelQNetwork(env)`, `pixelPolicyNetwork(env)`): the update is DDPG's,
       unchanged. It runs an encoder forward 5 times, Q(s), Q'(s') and π'(s') for the critic, π(s)
       and Q(s) for the actor, and backward twice, once for each loss.
-    - a shared encoder (`pixel_networks(env)`): `update` below encodes s' once for both target
-      networks, trains the encoder with the critic's loss only, and gives the actor the features
-      detached: 3 forward passes and 1 backward, about 1.6 times faster on a CPU. It is also the
-      usual choice in pixel-based actor-critics (SAC-AE, DrQ), whose authors found that the actor's
-      gradient made the encoder's features worse.
+    - a shared encoder (`pixel_networks(env)`): `critic_target` below encodes s' once for both
+      target networks, DDPG's `critic_step` trains the encoder with the critic's loss, and
+      `actor_step` below gives the actor the features detached: 3 forward passes and 1 backward,
+      about 1.6 times faster on a CPU. It is also the usual choice in pixel-based actor-critics
+      (SAC-AE, DrQ), whose authors found that the actor's gradient made the encoder's features worse.
     """
 
     def __init__(self, config, value_network, policy_network):
@@ -307,24 +307,20 @@ class pixel_ddpg_agent(ddpg_agent):
                 self.pi.head.parameters(), lr=self.config["learning_rate"], fused=True
             )
 
-    def update(self):
+    def critic_target(self, R, Y, D):
+        """y = r + γ (1 - terminated) Q(s', π(s'; w'); θ'), with s' encoded once for both target heads."""
         if not self.shared_encoder:
-            return super().update()
-        X, A, R, Y, D = self.memory.sample(self.batch_size)
-
-        # Critic: y = r + γ (1 - terminated) Q(s', π(s'; w'); θ'), with s' encoded once by the target
-        # encoder for both target heads; the loss trains the critic's head and the encoder.
+            return super().critic_target(R, Y, D)
         with torch.no_grad():
             next_features = self.Q_target.encoder(Y)
             next_q = self.Q_target.from_features(next_features, self.pi_target.from_features(next_features))
-            target_q = R + self.gamma * (1 - D) * next_q
-        critic_loss = F.mse_loss(self.Q.from_features(self.Q.encoder(X), A), target_q)
-        self.Q_optimizer.zero_grad(set_to_none=True)
-        critic_loss.backward()
-        self.Q_optimizer.step()
+            return R + self.gamma * (1 - D) * next_q
 
-        # Actor: the features of s from the encoder just updated, without gradient, so the actor's
-        # loss moves its head only; the critic's head is frozen as in ddpg_agent.actor_step.
+    def actor_step(self, X):
+        """L^π(w) = -mean Q(s, π_w(s); θ) on the shared encoder's features, detached: only the actor's
+        head learns from it (the encoder, just updated by the critic step, and the critic stay put)."""
+        if not self.shared_encoder:
+            return super().actor_step(X)
         with torch.no_grad():
             features = self.Q.encoder(X)
         self.Q.requires_grad_(False)
@@ -333,5 +329,4 @@ class pixel_ddpg_agent(ddpg_agent):
         actor_loss.backward()
         self.pi_optimizer.step()
         self.Q.requires_grad_(True)
-
-        self.soft_update()
+        return actor_loss.detach()
