@@ -8,7 +8,11 @@ In one run, on one machine:
 (c) the same for the draft-style reference of `draft_style.py` (list-of-tuples buffer, per-sample
     conversion, per-parameter target loops);
 (d) with --solve, environment steps and wall time to solve InvertedPendulum-v5, median of 5 seeds
-    (the runs of `sample_efficiency.py`, one thread each, `--workers` of them at a time).
+    (the runs of `sample_efficiency.py`, one thread each, `--workers` of them at a time);
+(e) where an update's time goes: the CPU time and matmul FLOPs of each step of the pseudo-code
+    (each agent method, each optimizer step), against the time those FLOPs take at the measured
+    throughput;
+(f) our updates/s and the matmul throughput at each torch thread count from 1 to the machine's cores.
 
     python benchmarks/speed.py --threads 1 --solve
 
@@ -17,6 +21,7 @@ writes benchmarks/results/speed.json and .md (the table quoted in the README).
 
 import argparse
 import json
+import os
 import platform
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +31,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from draft_style import DraftDDPG, DraftSAC, DraftTD3
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from solutions.cli import build_agent, build_networks
@@ -94,6 +100,85 @@ def flops_per_update(agent, n_updates=4):
     return counter.get_total_flops() / n_updates
 
 
+class PartTimer:
+    """Wraps an agent's steps so that each call's CPU time and matmul FLOPs go to that step alone.
+
+    Steps nest (critic_step calls critic_target and the critic's optimizer step): a step's figures
+    exclude those of the steps it calls, so that the parts add up to the whole update.
+    """
+
+    MATMULS = {torch.ops.aten.mm.default: lambda a, b: a.shape[0] * a.shape[1] * b.shape[1],
+               torch.ops.aten.addmm.default: lambda c, a, b, **_: a.shape[0] * a.shape[1] * b.shape[1]}
+
+    def __init__(self, agent):
+        self.seconds, self.flops, self.stack = {}, {}, []
+        optimizers = {"Q_optimizer": "critic Adam", "pi_optimizer": "actor Adam", "alpha_optimizer": "alpha Adam"}
+        steps = [(agent.memory, "sample", "sample a batch"), (agent, "critic_target", "critic target y"),
+                 (agent, "critic_step", "critic loss, forward + backward"),
+                 (agent, "actor_step", "actor loss, forward + backward"),
+                 (agent, "temperature_step", "temperature loss"), (agent, "soft_update", "soft update")]
+        steps += [(getattr(agent, name), "step", part) for name, part in optimizers.items() if hasattr(agent, name)]
+        for owner, method, part in steps:
+            if hasattr(owner, method):
+                setattr(owner, method, self.timed(getattr(owner, method), part))
+
+    def timed(self, function, part):
+        def wrapper(*args, **kwargs):
+            self.stack.append(part)
+            start = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                elapsed = time.thread_time() - start
+                self.stack.pop()
+                self.seconds[part] = self.seconds.get(part, 0.0) + elapsed
+                if self.stack:  # the caller's own time excludes this call
+                    self.seconds[self.stack[-1]] = self.seconds.get(self.stack[-1], 0.0) - elapsed
+        return wrapper
+
+    def count_flops(self):
+        timer = self
+
+        class Counter(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                if func in timer.MATMULS and timer.stack:
+                    part = timer.stack[-1]
+                    timer.flops[part] = timer.flops.get(part, 0) + 2 * timer.MATMULS[func](*args)
+                return func(*args, **(kwargs or {}))
+
+        return Counter()
+
+
+def time_parts(algo, env, transitions, throughput, n_updates):
+    """(e): per step of the pseudo-code, ms per update measured and ms its matmul FLOPs need at the bound.
+
+    Time is the CPU time of the calling thread: all of the work when torch runs on one thread.
+    """
+    torch.manual_seed(0)
+    agent = build_agent(algo, {"tqdm_disable": True}, build_networks(algo, env, HIDDEN))
+    for transition in transitions:
+        agent.memory.append(*transition)
+    timer = PartTimer(agent)
+    with timer.count_flops():
+        for _ in range(4):
+            agent.update()
+    flops = {part: count / 4 for part, count in timer.flops.items()}
+    for _ in range(20):
+        agent.update()
+    timer.seconds.clear()
+    start = time.thread_time()
+    for _ in range(n_updates):
+        agent.update()
+    total = (time.thread_time() - start) / n_updates
+    seconds = {part: s / n_updates for part, s in timer.seconds.items()}
+    seconds["the rest of update()"] = total - sum(seconds.values())
+    return [{"agent": algo, "part": part, "updates": n_updates, "ms_per_update": 1e3 * s,
+             "mflop_per_update": flops.get(part, 0) / 1e6, "ms_at_flop_bound": 1e3 * flops.get(part, 0) / throughput}
+            for part, s in seconds.items()] + [
+        {"agent": algo, "part": "whole update", "updates": n_updates, "ms_per_update": 1e3 * total,
+         "mflop_per_update": sum(flops.values()) / 1e6, "ms_at_flop_bound": 1e3 * sum(flops.values()) / throughput}]
+
+
 def measure_updates(algos, n_updates, rounds):
     env, transitions = random_transitions()
     throughput = matmul_throughput()
@@ -105,15 +190,38 @@ def measure_updates(algos, n_updates, rounds):
             draft.memory.append(*transition)
         flops = flops_per_update(ours)
         # Alternate the two, several rounds, and keep each one's best: both see the same machine load.
+        # The matmul throughput is measured again in every round and its best is kept: the machine's
+        # speed drifts, and the fastest it showed gives the strictest limit.
         ours_best = draft_best = 0.0
         for _ in range(rounds):
             ours_best = max(ours_best, updates_per_second(ours, n_updates))
             draft_best = max(draft_best, updates_per_second(draft, n_updates))
-        limit = throughput / flops
+            throughput = max(throughput, matmul_throughput(seconds=0.5))
         rows.append({"agent": algo, "updates_per_s": ours_best, "draft_updates_per_s": draft_best,
-                     "speedup_vs_draft": ours_best / draft_best, "mflop_per_update": flops / 1e6,
-                     "flop_bound_updates_per_s": limit, "fraction_of_limit": ours_best / limit})
-    return throughput, rows
+                     "speedup_vs_draft": ours_best / draft_best, "mflop_per_update": flops / 1e6})
+    for row in rows:  # one limit per agent, from the best throughput of the whole run
+        row["flop_bound_updates_per_s"] = throughput / (row["mflop_per_update"] * 1e6)
+        row["fraction_of_limit"] = row["updates_per_s"] / row["flop_bound_updates_per_s"]
+    parts = [row for algo in algos for row in time_parts(algo, env, transitions, throughput, n_updates)]
+    return throughput, rows, parts
+
+
+def thread_scaling(algos, n_updates, rounds):
+    """(f): our updates/s and the matmul throughput at each torch thread count this machine offers."""
+    env, transitions = random_transitions()
+    chosen, rows = torch.get_num_threads(), []
+    for threads in range(1, (os.cpu_count() or 1) + 1):
+        torch.set_num_threads(threads)
+        throughput = matmul_throughput()
+        for algo in algos:
+            ours, _ = make_pair(algo, env)
+            for transition in transitions:
+                ours.memory.append(*transition)
+            rate = max(updates_per_second(ours, n_updates) for _ in range(rounds))
+            rows.append({"agent": algo, "threads": threads, "updates_per_s": rate, "matmul_flop_per_s": throughput,
+                         "fraction_of_limit": rate * flops_per_update(ours) / throughput})
+    torch.set_num_threads(chosen)
+    return rows
 
 
 def solve_times(algos, seeds, workers):
@@ -131,7 +239,7 @@ def solve_times(algos, seeds, workers):
     return rows
 
 
-def markdown(info, throughput, update_rows, solve_rows):
+def markdown(info, throughput, update_rows, solve_rows, part_rows, thread_rows):
     lines = [info, "", f"float32 matmul throughput, (256x256)@(256x256)+bias: {throughput / 1e9:.1f} GFLOP/s", "",
              "| agent | updates/s | draft-style updates/s | speed-up vs draft | MFLOP/update | FLOP-bound updates/s "
              "| share of the limit |", "|---|---|---|---|---|---|---|"]
@@ -148,14 +256,29 @@ def markdown(info, throughput, update_rows, solve_rows):
             per_seed = ", ".join("—" if s is None else f"{s:,}" for s in r["steps_per_seed"])
             median_steps, median_seconds = r["median_steps_to_solve"], r["median_train_seconds"]
             lines.append(f"| {r['agent']} | {median_steps:,.0f} | {median_seconds:.0f} | {per_seed} |")
+    lines += ["", f"Where an update's time goes (CPU time, mean of {part_rows[0]['updates']} updates; a part's figures "
+              "exclude the parts it calls):", "",
+              "| agent | part | ms per update | matmul MFLOP per update | ms at the FLOP bound | measured / bound |",
+              "|---|---|---|---|---|---|"]
+    for r in part_rows:
+        ratio = f"{r['ms_per_update'] / r['ms_at_flop_bound']:.1f}x" if r["ms_at_flop_bound"] > 0 else "—"
+        lines.append(f"| {r['agent']} | {r['part']} | {r['ms_per_update']:.2f} | {r['mflop_per_update']:.1f} | "
+                     f"{r['ms_at_flop_bound']:.2f} | {ratio} |")
+    lines += ["", "Torch threads (best of the same rounds; the limit at each count uses that count's matmul "
+              "throughput):", "", "| agent | threads | updates/s | matmul GFLOP/s | share of the limit |",
+              "|---|---|---|---|---|"]
+    for r in thread_rows:
+        gflops = r["matmul_flop_per_s"] / 1e9
+        lines.append(f"| {r['agent']} | {r['threads']} | {r['updates_per_s']:.0f} | {gflops:.1f} | "
+                     f"{100 * r['fraction_of_limit']:.0f}% |")
     return "\n".join(lines) + "\n"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algos", nargs="+", default=["ddpg", "td3", "sac"])
-    parser.add_argument("--updates", type=int, default=300, help="timed updates per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--updates", type=int, default=100, help="timed updates per round")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds, alternating ours and the draft-style code")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--solve", action="store_true", help="also time solving the task, 5 seeds per agent")
     parser.add_argument("--workers", type=int, default=2, help="solving runs at a time (one thread each)")
@@ -167,11 +290,13 @@ def main():
     if args.solve:
         info += (f" Solving: seeds 0-4, evaluated every 1,000 steps, one thread per run, {args.workers} runs at a "
                  "time; the train time excludes evaluations.")
-    throughput, update_rows = measure_updates(args.algos, args.updates, args.rounds)
+    throughput, update_rows, part_rows = measure_updates(args.algos, args.updates, args.rounds)
+    thread_rows = thread_scaling(args.algos, args.updates, args.rounds)
     solve_rows = solve_times(args.algos, [0, 1, 2, 3, 4], args.workers) if args.solve else []
     Path(args.out + ".json").write_text(json.dumps(
-        {"info": info, "matmul_flop_per_s": throughput, "updates": update_rows, "solve": solve_rows}, indent=1) + "\n")
-    text = markdown(info, throughput, update_rows, solve_rows)
+        {"info": info, "matmul_flop_per_s": throughput, "updates": update_rows, "solve": solve_rows,
+         "parts": part_rows, "threads": thread_rows}, indent=1) + "\n")
+    text = markdown(info, throughput, update_rows, solve_rows, part_rows, thread_rows)
     Path(args.out + ".md").write_text(text)
     print(text)
 
