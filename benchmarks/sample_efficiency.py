@@ -28,6 +28,7 @@ SOLVED = 950.0
 # Each variant: the agent, its config overrides, its hidden layers and its step budget.
 VARIANTS = {
     "ddpg": ("ddpg", {}, 20_000),
+    "ddpg_two_updates": ("ddpg", {"updates_per_step": 2}, 20_000),
     "td3": ("td3", {}, 15_000),
     "sac": ("sac", {"learn_alpha": True}, 15_000),
     "sac_fixed_alpha": ("sac", {"learn_alpha": False}, 15_000),

@@ -24,6 +24,7 @@ DDPG_DEFAULTS = {
     "tau": 0.02,  # Polyak averaging rate τ of the target networks (0.005 in the papers; see README)
     "exploration_noise": 0.1,  # std of the exploration noise, in units of the action half-range
     "noise_type": "gaussian",  # "gaussian" (independent each step) or "ou" (Ornstein-Uhlenbeck)
+    "updates_per_step": 1,  # gradient steps per environment step, the update-to-data ratio (2: see README)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
     "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar
@@ -38,6 +39,7 @@ class ddpg_agent:
         self.tau = self.config["tau"]
         self.batch_size = int(self.config["batch_size"])
         # Learning needs at least one batch in the buffer.
+        self.updates_per_step = int(self.config["updates_per_step"])
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
 
         self.Q = value_network
@@ -148,7 +150,8 @@ class ddpg_agent:
                 self.env_steps += 1
                 log.add(reward)
                 if self.env_steps >= self.learning_starts:
-                    self.update()
+                    for _ in range(self.updates_per_step):
+                        self.update()
                 if terminated or truncated:
                     log.end_episode(len(self.memory))
                     self.reset_noise()

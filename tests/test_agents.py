@@ -135,6 +135,18 @@ def test_a_second_train_call_continues_without_a_new_warm_up(name):
     assert agent.env_steps == 200 and len(agent.memory) == 200
 
 
+@pytest.mark.parametrize("updates_per_step", [1, 2])
+def test_ddpg_makes_updates_per_step_gradient_steps_per_environment_step(updates_per_step):
+    env = make_toy_env()
+    agent = make_agent("ddpg", env, {"delay_learning": 100, "batch_size": 32, "updates_per_step": updates_per_step})
+    calls = []
+    update = agent.update
+    agent.update = lambda: (calls.append(agent.env_steps), update())
+    agent.train(env, 150)
+    # learning starts at environment step 100; from there, each step is followed by that many updates
+    assert calls == [step for step in range(100, 151) for _ in range(updates_per_step)]
+
+
 def test_ddpg_critic_target_by_hand():
     env = make_toy_env()
     agent = make_agent("ddpg", env, {"gamma": 0.9})
