@@ -186,7 +186,8 @@ def main():
         wall = time.perf_counter() - start
         results["curve"].append({
             "frames": agent.env_steps * ACTION_REPEAT, "agent_steps": agent.env_steps,
-            "updates": max(0, agent.env_steps - agent.learning_starts + 1), "episodes": len(training_returns),
+            "updates": max(0, agent.env_steps - agent.learning_starts + 1) * agent.updates_per_step,
+            "episodes": len(training_returns),
             "wall_minutes": wall / 60, "train_minutes": train_seconds / 60,
             "return_mean": mean, "return_std": std, "load_average": os.getloadavg()[0],
             "last_training_returns": [round(r, 1) for r in training_returns[-5:]],

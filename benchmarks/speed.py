@@ -24,14 +24,15 @@ import json
 import os
 import platform
 import time
+from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
 from draft_style import DraftDDPG, DraftSAC, DraftTD3
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from solutions.cli import build_agent, build_networks
@@ -68,11 +69,19 @@ def random_transitions(n=10_000, seed=0):
     return env, transitions
 
 
+def our_agent(algo, env, transitions=()):
+    """Our agent at the chapter's settings (seeded networks), its buffer holding `transitions`."""
+    torch.manual_seed(0)
+    agent = build_agent(algo, {"tqdm_disable": True}, build_networks(algo, env, HIDDEN))
+    for transition in transitions:
+        agent.memory.append(*transition)
+    return agent
+
+
 def make_pair(algo, env):
     """Our agent and the draft-style one, with identical initial networks."""
-    torch.manual_seed(0)
-    networks = build_networks(algo, env, HIDDEN)
-    ours = build_agent(algo, {"tqdm_disable": True}, networks)
+    ours = our_agent(algo, env)
+    networks = {name: getattr(ours, name) for name in ("Q", "Q1", "Q2", "pi") if hasattr(ours, name)}
     copies = {name: type(net)(env, HIDDEN) for name, net in networks.items()}
     for name, net in copies.items():
         net.load_state_dict(networks[name].state_dict())
@@ -101,52 +110,45 @@ def flops_per_update(agent, n_updates=4):
 
 
 class PartTimer:
-    """Wraps an agent's steps so that each call's CPU time and matmul FLOPs go to that step alone.
+    """Wraps an agent's steps so that each call's CPU time (and, while `count_flops`, FLOPs) go to that step.
 
     Steps nest (critic_step calls critic_target and the critic's optimizer step): a step's figures
     exclude those of the steps it calls, so that the parts add up to the whole update.
     """
 
-    MATMULS = {torch.ops.aten.mm.default: lambda a, b: a.shape[0] * a.shape[1] * b.shape[1],
-               torch.ops.aten.addmm.default: lambda c, a, b, **_: a.shape[0] * a.shape[1] * b.shape[1]}
-
     def __init__(self, agent):
-        self.seconds, self.flops, self.stack = {}, {}, []
-        optimizers = {"Q_optimizer": "critic Adam", "pi_optimizer": "actor Adam", "alpha_optimizer": "alpha Adam"}
-        steps = [(agent.memory, "sample", "sample a batch"), (agent, "critic_target", "critic target y"),
-                 (agent, "critic_step", "critic loss, forward + backward"),
-                 (agent, "actor_step", "actor loss, forward + backward"),
-                 (agent, "temperature_step", "temperature loss"), (agent, "soft_update", "soft update")]
-        steps += [(getattr(agent, name), "step", part) for name, part in optimizers.items() if hasattr(agent, name)]
-        for owner, method, part in steps:
+        self.seconds, self.flops, self.count_flops = defaultdict(float), defaultdict(int), False
+        self.inner = []  # for each call in progress: [seconds, flops] of the calls made inside it
+        steps = [("memory", "sample", "sample a batch"), (None, "critic_target", "critic target y"),
+                 (None, "critic_step", "critic loss, forward + backward"), ("Q_optimizer", "step", "critic Adam"),
+                 (None, "actor_step", "actor loss, forward + backward"), ("pi_optimizer", "step", "actor Adam"),
+                 (None, "temperature_step", "temperature loss"), ("alpha_optimizer", "step", "alpha Adam"),
+                 (None, "soft_update", "soft update")]
+        self.parts = []  # in the order of the pseudo-code, those this agent has
+        for owner_name, method, part in steps:
+            owner = agent if owner_name is None else getattr(agent, owner_name, None)
             if hasattr(owner, method):
                 setattr(owner, method, self.timed(getattr(owner, method), part))
+                self.parts.append(part)
 
     def timed(self, function, part):
         def wrapper(*args, **kwargs):
-            self.stack.append(part)
+            counter = FlopCounterMode(display=False) if self.count_flops else None
+            self.inner.append([0.0, 0])
             start = time.thread_time()
             try:
-                return function(*args, **kwargs)
+                with counter or nullcontext():
+                    return function(*args, **kwargs)
             finally:
-                elapsed = time.thread_time() - start
-                self.stack.pop()
-                self.seconds[part] = self.seconds.get(part, 0.0) + elapsed
-                if self.stack:  # the caller's own time excludes this call
-                    self.seconds[self.stack[-1]] = self.seconds.get(self.stack[-1], 0.0) - elapsed
+                seconds = time.thread_time() - start
+                flops = counter.get_total_flops() if counter else 0
+                inner_seconds, inner_flops = self.inner.pop()
+                self.seconds[part] += seconds - inner_seconds
+                self.flops[part] += flops - inner_flops
+                if self.inner:
+                    self.inner[-1][0] += seconds
+                    self.inner[-1][1] += flops
         return wrapper
-
-    def count_flops(self):
-        timer = self
-
-        class Counter(TorchDispatchMode):
-            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                if func in timer.MATMULS and timer.stack:
-                    part = timer.stack[-1]
-                    timer.flops[part] = timer.flops.get(part, 0) + 2 * timer.MATMULS[func](*args)
-                return func(*args, **(kwargs or {}))
-
-        return Counter()
 
 
 def time_parts(algo, env, transitions, throughput, n_updates):
@@ -154,15 +156,13 @@ def time_parts(algo, env, transitions, throughput, n_updates):
 
     Time is the CPU time of the calling thread: all of the work when torch runs on one thread.
     """
-    torch.manual_seed(0)
-    agent = build_agent(algo, {"tqdm_disable": True}, build_networks(algo, env, HIDDEN))
-    for transition in transitions:
-        agent.memory.append(*transition)
+    agent = our_agent(algo, env, transitions)
     timer = PartTimer(agent)
-    with timer.count_flops():
-        for _ in range(4):
-            agent.update()
+    timer.count_flops = True
+    for _ in range(4):
+        agent.update()
     flops = {part: count / 4 for part, count in timer.flops.items()}
+    timer.count_flops = False
     for _ in range(20):
         agent.update()
     timer.seconds.clear()
@@ -170,7 +170,7 @@ def time_parts(algo, env, transitions, throughput, n_updates):
     for _ in range(n_updates):
         agent.update()
     total = (time.thread_time() - start) / n_updates
-    seconds = {part: s / n_updates for part, s in timer.seconds.items()}
+    seconds = {part: timer.seconds[part] / n_updates for part in timer.parts if part in timer.seconds}
     seconds["the rest of update()"] = total - sum(seconds.values())
     return [{"agent": algo, "part": part, "updates": n_updates, "ms_per_update": 1e3 * s,
              "mflop_per_update": flops.get(part, 0) / 1e6, "ms_at_flop_bound": 1e3 * flops.get(part, 0) / throughput}
@@ -179,8 +179,7 @@ def time_parts(algo, env, transitions, throughput, n_updates):
          "mflop_per_update": sum(flops.values()) / 1e6, "ms_at_flop_bound": 1e3 * sum(flops.values()) / throughput}]
 
 
-def measure_updates(algos, n_updates, rounds):
-    env, transitions = random_transitions()
+def measure_updates(algos, env, transitions, n_updates, rounds):
     throughput = matmul_throughput()
     rows = []
     for algo in algos:
@@ -206,20 +205,18 @@ def measure_updates(algos, n_updates, rounds):
     return throughput, rows, parts
 
 
-def thread_scaling(algos, n_updates, rounds):
+def thread_scaling(update_rows, env, transitions, n_updates, rounds):
     """(f): our updates/s and the matmul throughput at each torch thread count this machine offers."""
-    env, transitions = random_transitions()
     chosen, rows = torch.get_num_threads(), []
     for threads in range(1, (os.cpu_count() or 1) + 1):
         torch.set_num_threads(threads)
         throughput = matmul_throughput()
-        for algo in algos:
-            ours, _ = make_pair(algo, env)
-            for transition in transitions:
-                ours.memory.append(*transition)
-            rate = max(updates_per_second(ours, n_updates) for _ in range(rounds))
-            rows.append({"agent": algo, "threads": threads, "updates_per_s": rate, "matmul_flop_per_s": throughput,
-                         "fraction_of_limit": rate * flops_per_update(ours) / throughput})
+        for row in update_rows:
+            agent = our_agent(row["agent"], env, transitions)
+            rate = max(updates_per_second(agent, n_updates) for _ in range(rounds))
+            rows.append({"agent": row["agent"], "threads": threads, "updates_per_s": rate,
+                         "matmul_flop_per_s": throughput,
+                         "fraction_of_limit": rate * row["mflop_per_update"] * 1e6 / throughput})
     torch.set_num_threads(chosen)
     return rows
 
@@ -290,8 +287,9 @@ def main():
     if args.solve:
         info += (f" Solving: seeds 0-4, evaluated every 1,000 steps, one thread per run, {args.workers} runs at a "
                  "time; the train time excludes evaluations.")
-    throughput, update_rows, part_rows = measure_updates(args.algos, args.updates, args.rounds)
-    thread_rows = thread_scaling(args.algos, args.updates, args.rounds)
+    env, transitions = random_transitions()
+    throughput, update_rows, part_rows = measure_updates(args.algos, env, transitions, args.updates, args.rounds)
+    thread_rows = thread_scaling(update_rows, env, transitions, args.updates, args.rounds)
     solve_rows = solve_times(args.algos, [0, 1, 2, 3, 4], args.workers) if args.solve else []
     Path(args.out + ".json").write_text(json.dumps(
         {"info": info, "matmul_flop_per_s": throughput, "updates": update_rows, "solve": solve_rows,

@@ -21,22 +21,14 @@ import platform
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from solutions.networks import QNetwork
 
-BATCH, HIDDEN, STATE_DIM, ACTION_DIM = 256, (256, 256), 4, 1
-
-
-class BoxSpace:
-    def __init__(self, dim):
-        self.shape = (dim,)
-
-
-class PendulumShapes:  # only the shapes QNetwork reads, those of InvertedPendulum-v5
-    observation_space, action_space = BoxSpace(STATE_DIM), BoxSpace(ACTION_DIM)
+ENV_ID, BATCH, HIDDEN = "InvertedPendulum-v5", 256, (256, 256)
 
 
 def separate_loss(critics, states, actions, targets):
@@ -60,14 +52,15 @@ def make_func_loss(critics):
 
 def make_bmm_loss(critics):
     layers = [[m for m in Q.net if isinstance(m, torch.nn.Linear)] for Q in critics]
-    weights = [torch.stack([q[i].weight.detach().T for q in layers]).requires_grad_() for i in range(3)]
-    biases = [torch.stack([q[i].bias.detach() for q in layers]).unsqueeze(1).requires_grad_() for i in range(3)]
+    depth = len(layers[0])
+    weights = [torch.stack([q[i].weight.detach().T for q in layers]).requires_grad_() for i in range(depth)]
+    biases = [torch.stack([q[i].bias.detach() for q in layers]).unsqueeze(1).requires_grad_() for i in range(depth)]
 
     def loss(states, actions, targets):
         h = torch.cat([states, actions], dim=-1).expand(2, -1, -1)  # (2, B, in)
-        for i in range(3):
+        for i in range(depth):
             h = torch.baddbmm(biases[i], h, weights[i])
-            if i < 2:
+            if i < depth - 1:  # ReLU between layers, none after the last, as in `mlp`
                 h = torch.relu(h)
         q = h.squeeze(-1)  # (2, B)
         return 2 * F.mse_loss(q, targets.expand_as(q))
@@ -78,8 +71,10 @@ def make_bmm_loss(critics):
 def main():
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    critics = [QNetwork(PendulumShapes, HIDDEN) for _ in range(2)]
-    states, actions, targets = torch.randn(BATCH, STATE_DIM), torch.randn(BATCH, ACTION_DIM), torch.randn(BATCH)
+    env = gym.make(ENV_ID)
+    critics = [QNetwork(env, HIDDEN) for _ in range(2)]
+    state_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    states, actions, targets = torch.randn(BATCH, state_dim), torch.randn(BATCH, action_dim), torch.randn(BATCH)
     func_loss, func_params = make_func_loss(critics)
     bmm_loss, bmm_params = make_bmm_loss(critics)
     reference = separate_loss(critics, states, actions, targets)

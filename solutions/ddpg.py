@@ -38,8 +38,8 @@ class ddpg_agent:
         self.gamma = self.config["gamma"]
         self.tau = self.config["tau"]
         self.batch_size = int(self.config["batch_size"])
-        # Learning needs at least one batch in the buffer.
         self.updates_per_step = int(self.config["updates_per_step"])
+        # Learning needs at least one batch in the buffer.
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
 
         self.Q = value_network

@@ -207,6 +207,21 @@ def test_the_shared_encoder_update_moves_every_trained_parameter():
     assert all(torch.isfinite(p).all() for p in [*Q.parameters(), *pi.parameters()])
 
 
+def test_the_shared_encoder_steps_compute_ddpgs_target_and_actor_loss():
+    torch.manual_seed(0)
+    agent = filled_agent(pixel_networks(PixelSpaces()))
+    for _ in range(3):  # the online networks move away from the target ones
+        agent.update()
+    X, A, R, Y, _ = agent.memory.sample(8)
+    D = torch.tensor([0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+    # The equations through the networks' own forward passes: each network encodes the frames itself.
+    with torch.no_grad():
+        target = R + agent.gamma * (1 - D) * agent.Q_target(Y, agent.pi_target(Y))
+        actor_loss = -agent.Q(X, agent.pi(X)).mean()
+    torch.testing.assert_close(agent.critic_target(R, Y, D), target)
+    torch.testing.assert_close(agent.actor_step(X), actor_loss)
+
+
 @pytest.fixture
 def one_thread():
     """One torch thread: on this shared 2-core machine, two threads made this test 8 times slower."""
