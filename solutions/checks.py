@@ -414,8 +414,9 @@ def check_actor_step(agent, X, critics, others):
             f"gradients flowed into the critic during the actor step: {' and '.join(with_grad)} "
             "had a non-zero .grad after actor_step",
             "the critic is not frozen: the actor's loss.backward() also computes gradients for θ, wasted "
-            "work that a critic step which does not zero its gradients first would apply. Call "
-            "Q.requires_grad_(False) before the actor loss and Q.requires_grad_(True) after the step",
+            "work that a critic step which does not zero its gradients first would apply. Compute ∇_w only, "
+            "torch.autograd.grad(actor_loss, list(self.pi.parameters())) (what solutions.gradient_step "
+            "does), or call Q.requires_grad_(False) before the actor loss and Q.requires_grad_(True) after",
             "actor_step",
         )
 

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from solutions.config import check_continuous_actions, read_config
 from solutions.episode_log import EpisodeLog
+from solutions.gradient_step import gradient_step
 from solutions.replay_buffer import ReplayBuffer
 
 CROSSQ_DEFAULTS = {
@@ -143,38 +144,28 @@ class crossq_agent:
         q2, next_q2 = self.joint_q_values(self.Q2, X, A, Y, next_action)
         target_q = self.critic_target(R, D, next_q1, next_q2, next_log_prob)
         critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(q2, target_q)
-        self.Q_optimizer.zero_grad(set_to_none=True)
-        critic_loss.backward()
-        self.Q_optimizer.step()
+        gradient_step(self.Q_optimizer, critic_loss)
         self.critic_updates += 1
         return critic_loss.detach()
 
     def actor_step(self, X):
         """One gradient step on mean [α log π_w(a|s) - min_i Q(s, a; θ_i)], a ~ π_w(·|s).
 
-        The critics run in evaluation mode (BN's running statistics) with θ frozen. Returns
-        log π(a|s) (detached) for the temperature step.
+        The critics run in evaluation mode (BN's running statistics) and θ stays put: only ∇_w is
+        computed. Returns log π(a|s) (detached) for the temperature step.
         """
         self.Q1.eval()
         self.Q2.eval()
-        self.Q1.requires_grad_(False)
-        self.Q2.requires_grad_(False)
         action, log_prob = self.pi.sample(X)
         q = torch.min(self.Q1(X, action), self.Q2(X, action))
         actor_loss = (self.alpha * log_prob - q).mean()
-        self.pi_optimizer.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        self.pi_optimizer.step()
-        self.Q1.requires_grad_(True)
-        self.Q2.requires_grad_(True)
+        gradient_step(self.pi_optimizer, actor_loss)
         return log_prob.detach()
 
     def temperature_step(self, log_prob):
         """One gradient step on L(α) = -mean log α · (log π(a|s) + H̄), H̄ the target entropy (as SAC)."""
         alpha_loss = -(self.log_alpha * (log_prob + self.target_entropy)).mean()
-        self.alpha_optimizer.zero_grad(set_to_none=True)
-        alpha_loss.backward()
-        self.alpha_optimizer.step()
+        gradient_step(self.alpha_optimizer, alpha_loss)
 
     @torch.no_grad()
     def explore(self, state):

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from solutions.config import check_continuous_actions, read_config
 from solutions.episode_log import EpisodeLog
+from solutions.gradient_step import gradient_step
 from solutions.noise import OrnsteinUhlenbeckNoise
 from solutions.replay_buffer import ReplayBuffer
 
@@ -77,21 +78,15 @@ class ddpg_agent:
         """One gradient step on L^Q(θ) = mean (Q(s, a; θ) - y)²."""
         target_q = self.critic_target(R, Y, D)
         critic_loss = F.mse_loss(self.Q(X, A), target_q)
-        self.Q_optimizer.zero_grad(set_to_none=True)
-        critic_loss.backward()
-        self.Q_optimizer.step()
+        gradient_step(self.Q_optimizer, critic_loss)  # θ ← θ - Adam(∇_θ L^Q)
         return critic_loss.detach()
 
     def actor_step(self, X):
         """One gradient step on L^π(w) = -mean Q(s, π_w(s); θ): descent on it is ascent on Q."""
-        # The critic is frozen while the actor learns: the gradient goes through Q to the action,
-        # and only w is updated (and no time is spent on gradients for θ).
-        self.Q.requires_grad_(False)
         actor_loss = -self.Q(X, self.pi(X)).mean()
-        self.pi_optimizer.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        self.pi_optimizer.step()
-        self.Q.requires_grad_(True)
+        # Only ∇_w L^π is computed: the gradient goes back through Q to the action a = π_w(s), and
+        # on to w, but no gradient for θ is computed and the critic does not move.
+        gradient_step(self.pi_optimizer, actor_loss)  # w ← w - Adam(∇_w L^π)
         return actor_loss.detach()
 
     @torch.no_grad()

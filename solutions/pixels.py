@@ -36,6 +36,7 @@ from gymnasium.wrappers import FrameStackObservation, GrayscaleObservation, Tran
 
 from solutions.config import read_config
 from solutions.ddpg import DDPG_DEFAULTS, ddpg_agent
+from solutions.gradient_step import gradient_step
 from solutions.networks import mlp
 
 
@@ -323,10 +324,6 @@ class pixel_ddpg_agent(ddpg_agent):
             return super().actor_step(X)
         with torch.no_grad():
             features = self.Q.encoder(X)
-        self.Q.requires_grad_(False)
         actor_loss = -self.Q.from_features(features, self.pi.from_features(features)).mean()
-        self.pi_optimizer.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        self.pi_optimizer.step()
-        self.Q.requires_grad_(True)
+        gradient_step(self.pi_optimizer, actor_loss)  # the actor's head only: w ← w - Adam(∇_w L^π)
         return actor_loss.detach()

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from solutions.config import check_continuous_actions, read_config
 from solutions.episode_log import EpisodeLog
+from solutions.gradient_step import gradient_step
 from solutions.replay_buffer import ReplayBuffer
 
 SAC_DEFAULTS = {
@@ -84,9 +85,7 @@ class sac_agent:
         """One gradient step on L(θ1, θ2) = mean (Q(s, a; θ1) - y)² + mean (Q(s, a; θ2) - y)²."""
         target_q = self.critic_target(R, Y, D)
         critic_loss = F.mse_loss(self.Q1(X, A), target_q) + F.mse_loss(self.Q2(X, A), target_q)
-        self.Q_optimizer.zero_grad(set_to_none=True)
-        critic_loss.backward()
-        self.Q_optimizer.step()
+        gradient_step(self.Q_optimizer, critic_loss)  # (θ1, θ2) ← (θ1, θ2) - Adam(∇ L)
         return critic_loss.detach()
 
     def actor_step(self, X):
@@ -95,16 +94,11 @@ class sac_agent:
         The current critics, not the target ones, judge the actions. Returns log π(a|s) (detached)
         for the temperature step.
         """
-        self.Q1.requires_grad_(False)  # gradients pass through the critics to a; θ stays put
-        self.Q2.requires_grad_(False)
         action, log_prob = self.pi.sample(X)  # reparametrised: a depends on w
         q = torch.min(self.Q1(X, action), self.Q2(X, action))
         actor_loss = (self.alpha * log_prob - q).mean()
-        self.pi_optimizer.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        self.pi_optimizer.step()
-        self.Q1.requires_grad_(True)
-        self.Q2.requires_grad_(True)
+        # Only ∇_w L^π: the gradient passes through the critics to a, none is computed for θ.
+        gradient_step(self.pi_optimizer, actor_loss)  # w ← w - Adam(∇_w L^π)
         return log_prob.detach()
 
     def temperature_step(self, log_prob):
@@ -114,9 +108,7 @@ class sac_agent:
         entropy is above target, and rises when it is below.
         """
         alpha_loss = -(self.log_alpha * (log_prob + self.target_entropy)).mean()
-        self.alpha_optimizer.zero_grad(set_to_none=True)
-        alpha_loss.backward()
-        self.alpha_optimizer.step()
+        gradient_step(self.alpha_optimizer, alpha_loss)  # log α ← log α - Adam(∇ L(α))
 
     @torch.no_grad()
     def soft_update(self):

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from solutions.config import read_config
 from solutions.episode_log import EpisodeLog
+from solutions.gradient_step import gradient_step
 from solutions.networks import mlp
 from solutions.replay_buffer import ReplayBuffer
 
@@ -157,9 +158,7 @@ class sac_discrete_agent:
         q1 = self.Q1(X).gather(1, index).squeeze(1)  # Q(s, a; θ1) of the action taken
         q2 = self.Q2(X).gather(1, index).squeeze(1)
         critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(q2, target_q)
-        self.Q_optimizer.zero_grad(set_to_none=True)
-        critic_loss.backward()
-        self.Q_optimizer.step()
+        gradient_step(self.Q_optimizer, critic_loss)
         return critic_loss.detach()
 
     def actor_step(self, X):
@@ -174,9 +173,7 @@ class sac_discrete_agent:
             q = torch.min(self.Q1(X), self.Q2(X))
         probs, log_probs = self.pi.probabilities(X)
         actor_loss = (probs * (self.alpha * log_probs - q)).sum(dim=-1).mean()
-        self.pi_optimizer.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        self.pi_optimizer.step()
+        gradient_step(self.pi_optimizer, actor_loss)
         return -(probs * log_probs).sum(dim=-1).detach()
 
     def temperature_step(self, entropy):
@@ -187,9 +184,7 @@ class sac_discrete_agent:
         mean H - H̄: α falls when the policy's entropy is above target, and rises when it is below.
         """
         alpha_loss = (self.log_alpha * (entropy - self.target_entropy)).mean()
-        self.alpha_optimizer.zero_grad(set_to_none=True)
-        alpha_loss.backward()
-        self.alpha_optimizer.step()
+        gradient_step(self.alpha_optimizer, alpha_loss)
 
     @torch.no_grad()
     def soft_update(self):

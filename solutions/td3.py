@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from solutions.config import check_continuous_actions, read_config
 from solutions.episode_log import EpisodeLog
+from solutions.gradient_step import gradient_step
 from solutions.replay_buffer import ReplayBuffer
 
 TD3_DEFAULTS = {
@@ -84,20 +85,15 @@ class td3_agent:
         """One gradient step on L(θ1, θ2) = mean (Q(s, a; θ1) - y)² + mean (Q(s, a; θ2) - y)²."""
         target_q = self.critic_target(R, Y, D)
         critic_loss = F.mse_loss(self.Q1(X, A), target_q) + F.mse_loss(self.Q2(X, A), target_q)
-        self.Q_optimizer.zero_grad(set_to_none=True)
-        critic_loss.backward()
-        self.Q_optimizer.step()
+        gradient_step(self.Q_optimizer, critic_loss)  # (θ1, θ2) ← (θ1, θ2) - Adam(∇ L)
         self.critic_updates += 1
         return critic_loss.detach()
 
     def actor_step(self, X):
         """One gradient step on L^π(w) = -mean Q(s, π_w(s); θ1) (the first critic only)."""
-        self.Q1.requires_grad_(False)  # the gradient passes through Q1 to the action; θ1 stays put
         actor_loss = -self.Q1(X, self.pi(X)).mean()
-        self.pi_optimizer.zero_grad(set_to_none=True)
-        actor_loss.backward()
-        self.pi_optimizer.step()
-        self.Q1.requires_grad_(True)
+        # Only ∇_w L^π: the gradient passes through Q1 to the action, no gradient is computed for θ1.
+        gradient_step(self.pi_optimizer, actor_loss)  # w ← w - Adam(∇_w L^π)
         return actor_loss.detach()
 
     @torch.no_grad()

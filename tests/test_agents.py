@@ -114,6 +114,32 @@ def test_ctrl_c_keeps_learning_and_returns(name, capsys):
 
 
 @pytest.mark.parametrize("name", AGENTS)
+def test_ctrl_c_inside_the_actor_step_leaves_the_critics_trainable(name, capsys):
+    """A Ctrl-C lands wherever the time goes, often in the actor step: the next `train` still learns.
+
+    (An actor step that freezes the critic with requires_grad_(False) and thaws it after the step
+    leaves it frozen when interrupted in between, and the next critic step fails.)
+    """
+    env = make_toy_env(episode_length=10)
+    agent = make_agent(name, env, {"delay_learning": 64, "batch_size": 32})
+    actor_optimizer_step = agent.pi_optimizer.step
+
+    def interrupted_step():
+        agent.pi_optimizer.step = actor_optimizer_step  # only the first actor step is interrupted
+        raise KeyboardInterrupt
+
+    agent.pi_optimizer.step = interrupted_step
+    agent.train(env, 200)
+    assert "Training stopped by Ctrl-C" in capsys.readouterr().out
+    critics = [agent.Q] if name == "ddpg" else [agent.Q1, agent.Q2]
+    before = [p.clone() for critic in critics for p in critic.parameters()]
+    agent.train(env, 50)
+    after = [p for critic in critics for p in critic.parameters()]
+    assert all(p.requires_grad for p in after)
+    assert all(not torch.equal(a, b) for a, b in zip(before, after))
+
+
+@pytest.mark.parametrize("name", AGENTS)
 def test_same_seed_gives_identical_returns(name):
     def run():
         torch.manual_seed(7)
