@@ -12,7 +12,11 @@ In one run, on one machine:
 (e) where an update's time goes: the CPU time and matmul FLOPs of each step of the pseudo-code
     (each agent method, each optimizer step), against the time those FLOPs take at the measured
     throughput;
-(f) our updates/s and the matmul throughput at each torch thread count from 1 to the machine's cores.
+(f) our updates/s and the matmul throughput at each torch thread count from 1 to the machine's cores;
+(g) the limit per shape: every matrix product one update runs, timed alone at its own shapes and
+    layout (the (256 x 256) rate of (a) flatters the thin first and last layers), and all of the
+    update's aten operations replayed back to back, without autograd, modules or optimizer code:
+    what the kernels alone cost, and so how much of an update is PyTorch's eager book-keeping.
 
     python benchmarks/speed.py --threads 1 --solve
 
@@ -27,12 +31,14 @@ import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
 from draft_style import DraftDDPG, DraftSAC, DraftTD3
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from solutions.cli import build_agent, build_networks
@@ -151,10 +157,106 @@ class PartTimer:
         return wrapper
 
 
-def time_parts(algo, env, transitions, throughput, n_updates):
+MATMULS = (torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
+           torch.ops.aten.baddbmm.default)
+
+
+class RecordOps(TorchDispatchMode):
+    """Records the aten operations run under it (below autograd: the kernels' own calls), with their arguments."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func.namespace == "aten":  # not the profiler markers that torch.optim emits
+            self.ops.append((func, args, kwargs))
+        return func(*args, **kwargs)
+
+
+def operand(shape, stride):
+    """'256x5', or '5x256ᵀ' for a transposed view (the layout changes the speed of a product)."""
+    contiguous = tuple(torch.empty(shape).stride())
+    return "x".join(map(str, shape)) + ("" if stride == contiguous or len(shape) < 2 else "ᵀ")
+
+
+def product_flop(func, args):
+    """2 m k n multiply-adds of a (batched) matrix product; addmm's and baddbmm's first argument is the bias."""
+    a, b = args[1:3] if func in (torch.ops.aten.addmm.default, torch.ops.aten.baddbmm.default) else args[:2]
+    return 2 * a.numel() * b.shape[-1]
+
+
+def best_seconds_per_call(function, seconds=0.2, rounds=5):
+    """The fastest mean time of `function()` over `rounds` rounds of about seconds / rounds each."""
+    function()
+    best = float("inf")
+    for _ in range(rounds):
+        calls, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds / rounds:
+            for _ in range(10):
+                function()
+            calls += 10
+        best = min(best, elapsed / calls)
+    return best
+
+
+class UpdateOps:
+    """(g): the aten operations of one update of `agent`, recorded once and timed again in every round.
+
+    Each distinct product (operation, shapes, strides) is timed alone, hot in cache, and counted as often
+    as the update runs it: no implementation of the same update does its products faster. The replay
+    calls every recorded operation in order, on the recorded tensors, from Python under no_grad: the
+    kernels without graph recording, backward engine, module or optimizer code. (The backward's
+    operations are called from Python here, from C++ in an update: update - replay is a lower bound
+    on that book-keeping.) The best of all rounds is kept for both, as for the throughput of (a).
+    """
+
+    def __init__(self, agent):
+        for _ in range(20):
+            agent.update()
+        self.n_updates = getattr(agent, "policy_update_freq", 1)  # TD3: a whole cycle, critic-only update included
+        recorder = RecordOps()
+        with recorder:
+            for _ in range(self.n_updates):
+                agent.update()
+        self.ops = recorder.ops
+        # (operation, shapes and strides) -> {the call, how many times one update makes it, its FLOPs, best time}
+        self.products = {}
+        for func, args, kwargs in self.ops:
+            if func in MATMULS:
+                key = (func, *[(tuple(a.shape), a.stride()) if isinstance(a, torch.Tensor) else a for a in args])
+                product = self.products.setdefault(key, {"call": partial(func, *args, **kwargs), "count": 0,
+                                                         "flop": product_flop(func, args), "seconds": float("inf")})
+                product["count"] += 1
+        self.replay_seconds = float("inf")
+
+    def replay(self):
+        with torch.no_grad():
+            for func, args, kwargs in self.ops:
+                func(*args, **kwargs)
+
+    def time_round(self):
+        for product in self.products.values():
+            product["seconds"] = min(product["seconds"], best_seconds_per_call(product["call"], 0.05, 1))
+        self.replay_seconds = min(self.replay_seconds, best_seconds_per_call(self.replay, 0.3, 1))
+
+    def row(self):
+        products = self.products.values()
+        return {"ops_per_update": len(self.ops) / self.n_updates,
+                "matmuls_per_update": sum(p["count"] for p in products) / self.n_updates,
+                "matmul_ms_at_own_shapes": 1e3 * sum(p["seconds"] * p["count"] for p in products) / self.n_updates,
+                "replay_ms": 1e3 * self.replay_seconds / self.n_updates,
+                "products": [{"op": str(key[0]), "shapes": [operand(*arg) for arg in key[1:] if isinstance(arg, tuple)],
+                              "per_update": p["count"] / self.n_updates, "gflop_per_s": p["flop"] / p["seconds"] / 1e9}
+                             for key, p in self.products.items()]}
+
+
+def time_parts(algo, env, transitions, throughput, n_updates, rounds):
     """(e): per step of the pseudo-code, ms per update measured and ms its matmul FLOPs need at the bound.
 
-    Time is the CPU time of the calling thread: all of the work when torch runs on one thread.
+    Time is the CPU time of the calling thread: all of the work when torch runs on one thread. The
+    round with the fastest whole update is reported, as the best round is elsewhere.
     """
     agent = our_agent(algo, env, transitions)
     timer = PartTimer(agent)
@@ -165,12 +267,16 @@ def time_parts(algo, env, transitions, throughput, n_updates):
     timer.count_flops = False
     for _ in range(20):
         agent.update()
-    timer.seconds.clear()
-    start = time.thread_time()
-    for _ in range(n_updates):
-        agent.update()
-    total = (time.thread_time() - start) / n_updates
-    seconds = {part: timer.seconds[part] / n_updates for part in timer.parts if part in timer.seconds}
+    total, part_seconds = float("inf"), {}
+    for _ in range(rounds):
+        timer.seconds.clear()
+        start = time.thread_time()
+        for _ in range(n_updates):
+            agent.update()
+        seconds_per_update = (time.thread_time() - start) / n_updates
+        if seconds_per_update < total:
+            total, part_seconds = seconds_per_update, dict(timer.seconds)
+    seconds = {part: part_seconds[part] / n_updates for part in timer.parts if part in part_seconds}
     seconds["the rest of update()"] = total - sum(seconds.values())
     return [{"agent": algo, "part": part, "updates": n_updates, "ms_per_update": 1e3 * s,
              "mflop_per_update": flops.get(part, 0) / 1e6, "ms_at_flop_bound": 1e3 * flops.get(part, 0) / throughput}
@@ -191,17 +297,21 @@ def measure_updates(algos, env, transitions, n_updates, rounds):
         # Alternate the two, several rounds, and keep each one's best: both see the same machine load.
         # The matmul throughput is measured again in every round and its best is kept: the machine's
         # speed drifts, and the fastest it showed gives the strictest limit.
+        update_ops = UpdateOps(our_agent(algo, env, transitions))
         ours_best = draft_best = 0.0
         for _ in range(rounds):
             ours_best = max(ours_best, updates_per_second(ours, n_updates))
             draft_best = max(draft_best, updates_per_second(draft, n_updates))
             throughput = max(throughput, matmul_throughput(seconds=0.5))
+            update_ops.time_round()
         rows.append({"agent": algo, "updates_per_s": ours_best, "draft_updates_per_s": draft_best,
-                     "speedup_vs_draft": ours_best / draft_best, "mflop_per_update": flops / 1e6})
+                     "speedup_vs_draft": ours_best / draft_best, "mflop_per_update": flops / 1e6,
+                     **update_ops.row()})
     for row in rows:  # one limit per agent, from the best throughput of the whole run
         row["flop_bound_updates_per_s"] = throughput / (row["mflop_per_update"] * 1e6)
         row["fraction_of_limit"] = row["updates_per_s"] / row["flop_bound_updates_per_s"]
-    parts = [row for algo in algos for row in time_parts(algo, env, transitions, throughput, n_updates)]
+        row["fraction_of_limit_per_shape"] = row["updates_per_s"] * row["matmul_ms_at_own_shapes"] / 1e3
+    parts = [row for algo in algos for row in time_parts(algo, env, transitions, throughput, n_updates, rounds)]
     return throughput, rows, parts
 
 
@@ -246,6 +356,24 @@ def markdown(info, throughput, update_rows, solve_rows, part_rows, thread_rows):
             f"{r['speedup_vs_draft']:.2f}x | {r['mflop_per_update']:.1f} | "
             f"{r['flop_bound_updates_per_s']:.0f} | {100 * r['fraction_of_limit']:.0f}% |"
         )
+    lines += ["", "The limit per shape (g): each matrix product of an update timed alone at its own shapes, and all "
+              "of the update's operations replayed without autograd, modules or optimizer code:", "",
+              "| agent | update (ms) | matmuls | matmuls alone, each at its best (ms) | share of the per-shape limit "
+              "| aten operations | operations replayed (ms) | replayed / update |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in update_rows:
+        update_ms = 1e3 / r["updates_per_s"]
+        lines.append(f"| {r['agent']} | {update_ms:.2f} | {r['matmuls_per_update']:.0f} | "
+                     f"{r['matmul_ms_at_own_shapes']:.2f} | {100 * r['fraction_of_limit_per_shape']:.0f}% | "
+                     f"{r['ops_per_update']:.0f} | {r['replay_ms']:.2f} | {100 * r['replay_ms'] / update_ms:.0f}% |")
+    lines += ["", "Each product of (g), timed alone: its operation, the shapes of its operands (the first operand "
+              "of addmm is the bias), how many an update makes, and the throughput reached:", "",
+              "| agent | operation | shapes | per update | GFLOP/s |", "|---|---|---|---|---|"]
+    for r in update_rows:
+        for product in sorted(r["products"], key=lambda p: -p["gflop_per_s"]):
+            shapes = ", ".join(product["shapes"])
+            lines.append(f"| {r['agent']} | {product['op'].split('.')[1]} | {shapes} | {product['per_update']:g} | "
+                         f"{product['gflop_per_s']:.1f} |")
     if solve_rows:
         lines += ["", "| agent | median env steps to solve | median train time (s) | steps per seed |"]
         lines += ["|---|---|---|---|"]
@@ -253,8 +381,8 @@ def markdown(info, throughput, update_rows, solve_rows, part_rows, thread_rows):
             per_seed = ", ".join("—" if s is None else f"{s:,}" for s in r["steps_per_seed"])
             median_steps, median_seconds = r["median_steps_to_solve"], r["median_train_seconds"]
             lines.append(f"| {r['agent']} | {median_steps:,.0f} | {median_seconds:.0f} | {per_seed} |")
-    lines += ["", f"Where an update's time goes (CPU time, mean of {part_rows[0]['updates']} updates; a part's figures "
-              "exclude the parts it calls):", "",
+    lines += ["", f"Where an update's time goes (CPU time, mean of {part_rows[0]['updates']} updates, the fastest "
+              "of the rounds; a part's figures exclude the parts it calls):", "",
               "| agent | part | ms per update | matmul MFLOP per update | ms at the FLOP bound | measured / bound |",
               "|---|---|---|---|---|---|"]
     for r in part_rows:
