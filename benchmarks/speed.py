@@ -47,19 +47,25 @@ ENV_ID = "InvertedPendulum-v5"
 BATCH, HIDDEN = 256, (256, 256)
 
 
+def best_seconds_per_call(function, seconds=0.2, rounds=5):
+    """The fastest mean time of `function()` over `rounds` rounds of about seconds / rounds each."""
+    function()
+    best = float("inf")
+    for _ in range(rounds):
+        calls, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds / rounds:
+            for _ in range(10):
+                function()
+            calls += 10
+        best = min(best, elapsed / calls)
+    return best
+
+
 def matmul_throughput(seconds=2.0):
     """FLOP/s of the networks' dominant product, (256 x 256) @ (256 x 256) + bias, as nn.Linear runs it."""
     x, weight, bias = torch.randn(BATCH, HIDDEN[0]), torch.randn(HIDDEN[1], HIDDEN[0]), torch.randn(HIDDEN[1])
     flops = 2 * BATCH * HIDDEN[0] * HIDDEN[1]
-    best = 0.0
-    for _ in range(5):
-        count, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds / 5:
-            for _ in range(100):
-                torch.nn.functional.linear(x, weight, bias)
-            count += 100
-        best = max(best, count * flops / (time.perf_counter() - start))
-    return best
+    return flops / best_seconds_per_call(partial(torch.nn.functional.linear, x, weight, bias), seconds)
 
 
 def random_transitions(n=10_000, seed=0):
@@ -105,14 +111,6 @@ def updates_per_second(agent, n_updates):
     for _ in range(n_updates):
         agent.update()
     return n_updates / (time.perf_counter() - start)
-
-
-def flops_per_update(agent, n_updates=4):
-    """Matmul FLOPs of an average update (TD3's actor runs one update in `policy_update_freq`)."""
-    with FlopCounterMode(display=False) as counter:
-        for _ in range(n_updates):
-            agent.update()
-    return counter.get_total_flops() / n_updates
 
 
 class PartTimer:
@@ -181,24 +179,11 @@ def operand(shape, stride):
     return "x".join(map(str, shape)) + ("" if stride == contiguous or len(shape) < 2 else "ᵀ")
 
 
-def product_flop(func, args):
-    """2 m k n multiply-adds of a (batched) matrix product; addmm's and baddbmm's first argument is the bias."""
-    a, b = args[1:3] if func in (torch.ops.aten.addmm.default, torch.ops.aten.baddbmm.default) else args[:2]
-    return 2 * a.numel() * b.shape[-1]
-
-
-def best_seconds_per_call(function, seconds=0.2, rounds=5):
-    """The fastest mean time of `function()` over `rounds` rounds of about seconds / rounds each."""
-    function()
-    best = float("inf")
-    for _ in range(rounds):
-        calls, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds / rounds:
-            for _ in range(10):
-                function()
-            calls += 10
-        best = min(best, elapsed / calls)
-    return best
+def flop_count(call):
+    """The FLOPs torch's FlopCounterMode counts for one `call()`."""
+    with FlopCounterMode(display=False) as counter:
+        call()
+    return counter.get_total_flops()
 
 
 class UpdateOps:
@@ -226,9 +211,10 @@ class UpdateOps:
         for func, args, kwargs in self.ops:
             if func in MATMULS:
                 key = (func, *[(tuple(a.shape), a.stride()) if isinstance(a, torch.Tensor) else a for a in args])
-                product = self.products.setdefault(key, {"call": partial(func, *args, **kwargs), "count": 0,
-                                                         "flop": product_flop(func, args), "seconds": float("inf")})
-                product["count"] += 1
+                if key not in self.products:
+                    call = partial(func, *args, **kwargs)
+                    self.products[key] = {"call": call, "count": 0, "flop": flop_count(call), "seconds": float("inf")}
+                self.products[key]["count"] += 1
         self.replay_seconds = float("inf")
 
     def replay(self):
@@ -243,7 +229,8 @@ class UpdateOps:
 
     def row(self):
         products = self.products.values()
-        return {"ops_per_update": len(self.ops) / self.n_updates,
+        return {"mflop_per_update": sum(p["flop"] * p["count"] for p in products) / self.n_updates / 1e6,
+                "ops_per_update": len(self.ops) / self.n_updates,
                 "matmuls_per_update": sum(p["count"] for p in products) / self.n_updates,
                 "matmul_ms_at_own_shapes": 1e3 * sum(p["seconds"] * p["count"] for p in products) / self.n_updates,
                 "replay_ms": 1e3 * self.replay_seconds / self.n_updates,
@@ -293,7 +280,6 @@ def measure_updates(algos, env, transitions, n_updates, rounds):
         for transition in transitions:
             ours.memory.append(*transition)
             draft.memory.append(*transition)
-        flops = flops_per_update(ours)
         # Alternate the two, several rounds, and keep each one's best: both see the same machine load.
         # The matmul throughput is measured again in every round and its best is kept: the machine's
         # speed drifts, and the fastest it showed gives the strictest limit.
@@ -305,8 +291,7 @@ def measure_updates(algos, env, transitions, n_updates, rounds):
             throughput = max(throughput, matmul_throughput(seconds=0.5))
             update_ops.time_round()
         rows.append({"agent": algo, "updates_per_s": ours_best, "draft_updates_per_s": draft_best,
-                     "speedup_vs_draft": ours_best / draft_best, "mflop_per_update": flops / 1e6,
-                     **update_ops.row()})
+                     "speedup_vs_draft": ours_best / draft_best, **update_ops.row()})
     for row in rows:  # one limit per agent, from the best throughput of the whole run
         row["flop_bound_updates_per_s"] = throughput / (row["mflop_per_update"] * 1e6)
         row["fraction_of_limit"] = row["updates_per_s"] / row["flop_bound_updates_per_s"]
