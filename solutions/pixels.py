@@ -13,7 +13,8 @@ The pipeline for CarRacing-v3 (96x96 RGB frames), as in DQN on Atari (Mnih et al
    buffer), and scale them to [0, 1] themselves: whoever calls them never scales.
    `pixel_networks` builds a critic and an actor that share one encoder (see 4).
 3. Memory: `PixelReplayBuffer` stores frames as uint8 and shares the frames that s and s' have in
-   common (see its docstring): 35.3 kB per transition, 3.5 GB for 100k transitions.
+   common (see its docstring): 35.3 kB per transition, 3.5 GB for 100k transitions. The default
+   capacity, 100k, is cut to half the memory available when that is less (`fitting_buffer_size`).
 4. The agent is DDPG itself: `pixel_ddpg_agent` is a `ddpg_agent` with the pixel networks and a
    `PixelReplayBuffer`. When the actor shares the critic's encoder, the critic's loss alone trains
    the encoder and the actor reads its features detached (as in SAC-AE, Yarats et al., 2021, and
