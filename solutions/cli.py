@@ -126,7 +126,7 @@ def check_can_write(checkpoint, overwrite):
 
 def save_after_failure(checkpoint, args, agent, networks, error):
     """The one-line error of a run that failed mid-way, after saving its networks if they are finite."""
-    message = f"error: {first_line(error)}"
+    message = "error: stopped by Ctrl-C" if isinstance(error, KeyboardInterrupt) else f"error: {first_line(error)}"
     if agent.env_steps == 0:
         return message
     finite = all(torch.isfinite(p).all() for net in networks.values() for p in net.state_dict().values()
@@ -169,8 +169,8 @@ def load_checkpoint(path):
         env = gym.make(checkpoint["env_id"])
         networks = build_networks(checkpoint["algo"], env, tuple(checkpoint["hidden_sizes"]))
         mismatch = architecture_mismatch(networks, checkpoint["networks"])
-        for name, net in networks.items():
-            if mismatch is None:
+        if mismatch is None:
+            for name, net in networks.items():
                 net.load_state_dict(checkpoint["networks"][name])
     except Exception as error:  # a wrong format, algorithm, environment or network shape
         raise SystemExit(f"error: '{path}' does not hold this package's networks: {first_line(error)}") from None
@@ -216,7 +216,8 @@ def train_command(args):
             episode_returns = agent.train(env, args.steps)
         else:
             episode_returns = train_until(agent, env, networks["pi"], args)
-    except Exception as error:  # a NaN from the environment, a simulator error: keep what was learned
+    except (Exception, KeyboardInterrupt) as error:  # a NaN from the env, a simulator error, Ctrl-C in an
+        # evaluation between chunks: keep what was learned (Ctrl-C inside `train` returns normally)
         raise SystemExit(save_after_failure(checkpoint, args, agent, networks, error)) from None
 
     out.mkdir(parents=True, exist_ok=True)

@@ -141,3 +141,15 @@ def test_a_checkpoint_of_another_architecture_names_the_layer_and_both_shapes(tm
         "by this package's train command"
     )
     assert digest(path) == before
+
+
+def test_ctrl_c_between_chunks_saves_the_networks(tmp_path, monkeypatch):
+    def interrupted_evaluation(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("solutions.cli.evaluate", interrupted_evaluation)
+    out = tmp_path / "run"
+    message = cli_error(["train", "--steps", "200", "--target-return", "0", "--eval-every", "60", "--out", str(out),
+                         *TINY])
+    assert message == f"error: stopped by Ctrl-C (the networks after 60 steps are saved in {out / 'checkpoint.pt'})"
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["algo"] == "ddpg"
