@@ -83,7 +83,7 @@ def parse_overrides(pairs, defaults):
         if key in defaults and not value_fits(key, value, default):
             raise SystemExit(
                 f"error: --set {pair}: {key} takes {expected_value(key, default)}, and '{text}' is not one; "
-                f"for example --set {key}={default!r}"
+                f"for example --set {key}={default if isinstance(default, str) else repr(default)}"
             )
         config[key] = value
     return config

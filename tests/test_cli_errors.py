@@ -54,7 +54,8 @@ MISTAKES = [
     (["--set", "tqdm_disable=yes"], "error: --set tqdm_disable=yes: tqdm_disable takes True or False, and 'yes' is "
                                     "not one; for example --set tqdm_disable=False"),
     (["--set", "batch_size=32.5"], "error: --set batch_size=32.5: batch_size takes a positive whole number"),
-    (["--set", "noise_type=pink"], "error: --set noise_type=pink: noise_type takes 'gaussian' or 'ou'"),
+    (["--set", "noise_type=pink"], "error: --set noise_type=pink: noise_type takes 'gaussian' or 'ou', and 'pink' "
+                                   "is not one; for example --set noise_type=gaussian"),
     (["--set", "gama=0.9"], "error: ddpg_agent does not know the config key 'gama'. Did you mean 'gamma'?"),
     (["--set", "batch_size=512", "buffer_size=256"], "error: ddpg_agent: config 'batch_size' is 512, larger than "
                                                      "'buffer_size' 256"),
