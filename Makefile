@@ -21,7 +21,7 @@ setup: $(INSTALLED)
 
 demo: setup
 	$(PY) -m solutions train --algo sac --env InvertedPendulum-v5 --steps 20000 --seed 0 \
-		--target-return 950 --eval-every 1000 --out runs/demo
+		--target-return 950 --eval-every 1000 --out runs/demo --overwrite
 
 # The notebooks run as a student runs them: each `%load ../solutions/x.py` cell is first expanded
 # into the file's text (tests/notebook_expansion.py, into build/notebooks), then nbval executes the

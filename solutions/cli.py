@@ -5,11 +5,16 @@
 
 `train` writes into --out: checkpoint.pt (the networks' weights and the config), learning_curve.png,
 evaluation.json (mean ± std over 10 episodes of the deterministic policy) and policy.mp4.
+
+Every mistake on the command line is a one-line error before anything is written; an existing
+checkpoint is replaced only with --overwrite; a run that fails mid-way saves the networks it has.
 """
 
 import argparse
 import ast
+import difflib
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -17,18 +22,20 @@ import gymnasium as gym
 import torch
 from tqdm.auto import tqdm
 
-from solutions.crossq import crossq_agent, crossQNetwork
-from solutions.ddpg import ddpg_agent
+from solutions.crossq import CROSSQ_DEFAULTS, crossq_agent, crossQNetwork
+from solutions.ddpg import DDPG_DEFAULTS, ddpg_agent
 from solutions.evaluation import evaluate, plot_learning_curve, record_video
 from solutions.networks import QNetwork, policyNetwork
-from solutions.sac import sac_agent
+from solutions.sac import SAC_DEFAULTS, sac_agent
 from solutions.sac_policy import squashedGaussianPolicy
-from solutions.td3 import td3_agent
+from solutions.td3 import TD3_DEFAULTS, td3_agent
+from solutions.validation import expected_value, value_fits
 
 CHECKPOINT_FORMAT = "solutions-checkpoint-v1"
 
 
 ALGOS = ["ddpg", "td3", "sac", "crossq"]
+DEFAULTS = {"ddpg": DDPG_DEFAULTS, "td3": TD3_DEFAULTS, "sac": SAC_DEFAULTS, "crossq": CROSSQ_DEFAULTS}
 
 
 def build_networks(algo, env, hidden_sizes):
@@ -56,18 +63,79 @@ def build_agent(algo, config, networks):
     return agent_class(config, networks["Q1"], networks["Q2"], networks["pi"])
 
 
-def parse_overrides(pairs):
-    """['learning_rate=3e-4', 'seed=1'] -> {'learning_rate': 0.0003, 'seed': 1}."""
+def parse_overrides(pairs, defaults):
+    """['learning_rate=3e-4', 'seed=1'] -> {'learning_rate': 0.0003, 'seed': 1}.
+
+    A value is read as a Python literal, else kept as a bare word (noise_type=ou). A value that
+    cannot be read as what the key takes (its type and range, as the agent checks them) is a one-line
+    error naming what is expected; a key the agent does not know is the agent's error.
+    """
     config = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
+        key, sep, text = pair.partition("=")
         if not sep:
             raise SystemExit(f"error: --set takes key=value, got '{pair}'")
+        default = defaults.get(key)
         try:
-            config[key] = ast.literal_eval(value)
+            value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
-            config[key] = value  # a bare word such as ou
+            value = text  # a bare word such as ou
+        if key in defaults and not value_fits(key, value, default):
+            raise SystemExit(
+                f"error: --set {pair}: {key} takes {expected_value(key, default)}, and '{text}' is not one; "
+                f"for example --set {key}={default if isinstance(default, str) else repr(default)}"
+            )
+        config[key] = value
     return config
+
+
+def check_train_args(args):
+    """One-line errors for numbers that cannot make a run, before anything is built or written."""
+    for option, value in (("--steps", args.steps), ("--episodes", args.episodes), ("--eval-every", args.eval_every)):
+        if value < 1:
+            raise SystemExit(f"error: {option} is {value}, but it must be a positive whole number, e.g. {option} 10")
+    if any(width < 1 for width in args.hidden):
+        raise SystemExit(f"error: --hidden {' '.join(map(str, args.hidden))}: every layer width must be positive")
+    if args.target_return is not None and not math.isfinite(args.target_return):
+        raise SystemExit(f"error: --target-return is {args.target_return}, but it must be a finite number")
+
+
+def make_env(env_id):
+    """gym.make(env_id); an unknown id is a one-line error with the closest registered ids."""
+    if env_id not in gym.registry:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+        hint = f"closest registered ids: {', '.join(close)}" if close else "gymnasium.pprint_registry() lists them"
+        raise SystemExit(f"error: unknown environment '{env_id}'; {hint}")
+    try:
+        return gym.make(env_id)
+    except Exception as error:  # a missing simulator (box2d, mujoco) or a bad version
+        raise SystemExit(f"error: cannot make '{env_id}': {first_line(error)}") from None
+
+
+def first_line(error):
+    return str(error).splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def check_can_write(checkpoint, overwrite):
+    """An existing checkpoint is replaced only when asked: a trained run is never lost by mistake."""
+    if checkpoint.exists() and not overwrite:
+        raise SystemExit(
+            f"error: {checkpoint} already exists; choose another --out, or pass --overwrite to replace it"
+        )
+
+
+def save_after_failure(checkpoint, args, agent, networks, error):
+    """The one-line error of a run that failed mid-way, after saving its networks if they are finite."""
+    message = "error: stopped by Ctrl-C" if isinstance(error, KeyboardInterrupt) else f"error: {first_line(error)}"
+    if agent.env_steps == 0:
+        return message
+    finite = all(torch.isfinite(p).all() for net in networks.values() for p in net.state_dict().values()
+                 if p.is_floating_point())
+    if not finite:
+        return f"{message} (not saved: the networks hold non-finite weights)"
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(checkpoint, args.algo, args.env, agent.config, args.hidden, networks, agent.episode_returns)
+    return f"{message} (the networks after {agent.env_steps} steps are saved in {checkpoint})"
 
 
 def save_checkpoint(path, algo, env_id, config, hidden_sizes, networks, episode_returns):
@@ -100,32 +168,59 @@ def load_checkpoint(path):
             raise ValueError("not a checkpoint written by `python -m solutions train`")
         env = gym.make(checkpoint["env_id"])
         networks = build_networks(checkpoint["algo"], env, tuple(checkpoint["hidden_sizes"]))
-        for name, net in networks.items():
-            net.load_state_dict(checkpoint["networks"][name])
+        mismatch = architecture_mismatch(networks, checkpoint["networks"])
+        if mismatch is None:
+            for name, net in networks.items():
+                net.load_state_dict(checkpoint["networks"][name])
     except Exception as error:  # a wrong format, algorithm, environment or network shape
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise SystemExit(f"error: '{path}' does not hold this package's networks: {reason}") from None
+        raise SystemExit(f"error: '{path}' does not hold this package's networks: {first_line(error)}") from None
+    if mismatch is not None:
+        raise SystemExit(
+            f"error: '{path}' has another architecture than the {checkpoint['algo']} networks with hidden sizes "
+            f"{checkpoint['hidden_sizes']} it records: {mismatch}; it was not written by this package's train command"
+        )
     return checkpoint, env, networks
 
 
+def architecture_mismatch(networks, saved):
+    """The first layer whose shape differs between built networks and saved weights, in words; None if none."""
+    for name, net in networks.items():
+        built, stored = net.state_dict(), saved.get(name, {})
+        for key in [*built, *(k for k in stored if k not in built)]:
+            if key not in stored:
+                return f"layer {name}.{key} {list(built[key].shape)} is missing from the checkpoint"
+            if key not in built:
+                return f"the checkpoint's layer {name}.{key} {list(stored[key].shape)} is not in the networks"
+            if built[key].shape != stored[key].shape:
+                return (f"layer {name}.{key} is {list(stored[key].shape)} in the checkpoint "
+                        f"but {list(built[key].shape)} in the networks")
+    return None
+
+
 def train_command(args):
-    config = {**parse_overrides(args.set), "seed": args.seed}
+    # Every check that can fail comes before the first step and the first file written.
+    check_train_args(args)
+    out = Path(args.out or f"runs/{args.algo}-{args.env}-seed{args.seed}")
+    checkpoint = out / "checkpoint.pt"
+    check_can_write(checkpoint, args.overwrite)
+    config = {**parse_overrides(args.set, DEFAULTS[args.algo]), "seed": args.seed}
     torch.manual_seed(args.seed)  # the networks' initial weights
-    env = gym.make(args.env)
-    networks = build_networks(args.algo, env, tuple(args.hidden))
+    env = make_env(args.env)
     try:
+        networks = build_networks(args.algo, env, tuple(args.hidden))
         agent = build_agent(args.algo, config, networks)
+    except (ValueError, TypeError) as error:
+        raise SystemExit(f"error: {error}") from None
+    try:
         if args.target_return is None:
             episode_returns = agent.train(env, args.steps)
         else:
             episode_returns = train_until(agent, env, networks["pi"], args)
-    except (ValueError, TypeError) as error:
-        raise SystemExit(f"error: {error}") from None
+    except (Exception, KeyboardInterrupt) as error:  # a NaN from the env, a simulator error, Ctrl-C in an
+        # evaluation between chunks: keep what was learned (Ctrl-C inside `train` returns normally)
+        raise SystemExit(save_after_failure(checkpoint, args, agent, networks, error)) from None
 
-    out = Path(args.out or f"runs/{args.algo}-{args.env}-seed{args.seed}")
     out.mkdir(parents=True, exist_ok=True)
-
-    checkpoint = out / "checkpoint.pt"
     save_checkpoint(checkpoint, args.algo, args.env, agent.config, args.hidden, networks, episode_returns)
     plot_learning_curve(episode_returns, label=f"{args.algo.upper()} on {args.env}").figure.savefig(
         out / "learning_curve.png", dpi=100, bbox_inches="tight"
@@ -185,6 +280,7 @@ def main(argv=None):
     train.add_argument("--target-return", type=float, help="stop once the evaluated mean return reaches it")
     train.add_argument("--eval-every", type=int, default=1000, help="steps between evaluations (with --target-return)")
     train.add_argument("--no-video", action="store_true")
+    train.add_argument("--overwrite", action="store_true", help="replace the checkpoint already in --out")
     train.set_defaults(run=train_command)
     evaluate_parser = commands.add_parser("evaluate", help="evaluate a saved checkpoint")
     evaluate_parser.add_argument("checkpoint")

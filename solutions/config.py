@@ -2,7 +2,8 @@
 
 An agent's configuration is a plain dict. A key the agent does not know is a mistake (a typo such
 as 'action_noise_clip"' would otherwise be ignored without a word), so it raises an error that
-names the key and the closest known one.
+names the key and the closest known one; a value of the wrong type or out of range (gamma = 1.5,
+batch_size larger than buffer_size) raises one too (`solutions/validation.py`), before any work.
 """
 
 import difflib
@@ -10,9 +11,11 @@ import difflib
 import gymnasium as gym
 import numpy as np
 
+from solutions.validation import check_config_values
+
 
 def read_config(config, defaults, agent_name):
-    """Return `defaults` updated with `config`; raise ValueError on a key that is not in `defaults`."""
+    """Return `defaults` updated with `config`; raise ValueError on an unknown key or a wrong value."""
     for key in config:
         if key not in defaults:
             close = difflib.get_close_matches(str(key), defaults, n=1, cutoff=0.5)
@@ -21,7 +24,9 @@ def read_config(config, defaults, agent_name):
                 f"{agent_name} does not know the config key '{key}'.{hint} "
                 f"Known keys: {', '.join(sorted(defaults))}."
             )
-    return {**defaults, **config}
+    merged = {**defaults, **config}
+    check_config_values(merged, defaults, agent_name)
+    return merged
 
 
 def check_continuous_actions(env, agent_name):

@@ -16,6 +16,7 @@ from solutions.episode_log import EpisodeLog
 from solutions.gradient_step import gradient_step
 from solutions.noise import OrnsteinUhlenbeckNoise
 from solutions.replay_buffer import ReplayBuffer
+from solutions.validation import check_finite_transition, check_training_start
 
 DDPG_DEFAULTS = {
     "gamma": 0.99,  # discount factor γ
@@ -54,8 +55,6 @@ class ddpg_agent:
         self.Q_optimizer = torch.optim.Adam(self.Q.parameters(), lr=self.config["learning_rate"], fused=True)
         self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"], fused=True)
         self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
-        if self.config["noise_type"] not in ("gaussian", "ou"):
-            raise ValueError(f"noise_type must be 'gaussian' or 'ou', not {self.config['noise_type']!r}.")
         self.ou_noise = None
         if self.config["noise_type"] == "ou":
             action_dim = self.pi.action_scale.shape[0]
@@ -126,6 +125,7 @@ class ddpg_agent:
         finished episodes are returned (and stay in `agent.episode_returns`).
         """
         check_continuous_actions(env, "ddpg_agent")
+        check_training_start(self, env, max_steps)  # max_steps, and the networks fit this env's spaces
         if self.env_steps == 0:  # seed once: a later call continues the same random streams
             env.action_space.seed(self.config["seed"])
             state, _ = env.reset(seed=self.config["seed"])
@@ -140,6 +140,7 @@ class ddpg_agent:
                 else:
                     action = self.explore(state)
                 next_state, reward, terminated, truncated, _ = env.step(action)
+                check_finite_transition(self.env_steps + 1, state, reward, next_state)  # NaN: stop before storing
                 # Only `terminated` is stored: a time-limit truncation does not end the MDP.
                 self.memory.append(state, action, reward, next_state, terminated)
                 self.env_steps += 1

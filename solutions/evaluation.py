@@ -44,6 +44,14 @@ def policy_action(policy, state):
     return policy(torch.as_tensor(state, dtype=torch.float32, device=device)).cpu().numpy()
 
 
+def clip_to_space(action, space):
+    """The action clipped to a Box space's bounds (a student's policy may step outside them, and
+    MuJoCo accepts such actions without a word); an action of another space is left alone."""
+    if isinstance(space, gym.spaces.Box):
+        return np.clip(action, space.low, space.high)
+    return action
+
+
 def evaluate(env, policy, n_episodes=10, seed=0):
     """Run the policy (no exploration noise) for `n_episodes`; return the mean and std of returns.
 
@@ -55,7 +63,8 @@ def evaluate(env, policy, n_episodes=10, seed=0):
         state, _ = env.reset(seed=seed + episode)
         episode_return, done = 0.0, False
         while not done:
-            state, reward, terminated, truncated, _ = env.step(policy_action(policy, state))
+            action = clip_to_space(policy_action(policy, state), env.action_space)
+            state, reward, terminated, truncated, _ = env.step(action)
             episode_return += reward
             done = terminated or truncated
         returns.append(episode_return)
@@ -75,7 +84,10 @@ def record_video(env_id, policy, path, seed=0, max_steps=1000, fps=None):
     env.action_space.seed(seed)
     frames = [env.render()]
     for _ in range(max_steps):
-        action = env.action_space.sample() if policy is None else policy_action(policy, state)
+        if policy is None:
+            action = env.action_space.sample()
+        else:
+            action = clip_to_space(policy_action(policy, state), env.action_space)
         state, _, terminated, truncated, _ = env.step(action)
         frames.append(env.render())
         if terminated or truncated:

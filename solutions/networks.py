@@ -7,6 +7,8 @@ Both accept one observation (a 1-D tensor) or a batch (a 2-D tensor, one row per
 import torch
 import torch.nn as nn
 
+from solutions.validation import check_network_spaces
+
 
 def mlp(input_dim, output_dim, hidden_sizes):
     """Linear layers with ReLU between them, and no activation after the last one."""
@@ -23,6 +25,7 @@ class QNetwork(nn.Module):
 
     def __init__(self, env, hidden_sizes=(256, 256)):
         super().__init__()
+        check_network_spaces(env, type(self).__name__)  # a discrete or image space names what to use
         state_dim = env.observation_space.shape[0]
         action_dim = env.action_space.shape[0]
         self.net = mlp(state_dim + action_dim, 1, hidden_sizes)
@@ -43,6 +46,7 @@ class policyNetwork(nn.Module):
 
     def __init__(self, env, hidden_sizes=(256, 256)):
         super().__init__()
+        check_network_spaces(env, type(self).__name__)  # a discrete or image space names what to use
         state_dim = env.observation_space.shape[0]
         action_dim = env.action_space.shape[0]
         self.net = mlp(state_dim, action_dim, hidden_sizes)

@@ -13,7 +13,8 @@ The pipeline for CarRacing-v3 (96x96 RGB frames), as in DQN on Atari (Mnih et al
    buffer), and scale them to [0, 1] themselves: whoever calls them never scales.
    `pixel_networks` builds a critic and an actor that share one encoder (see 4).
 3. Memory: `PixelReplayBuffer` stores frames as uint8 and shares the frames that s and s' have in
-   common (see its docstring): 35.3 kB per transition, 3.5 GB for 100k transitions.
+   common (see its docstring): 35.3 kB per transition, 3.5 GB for 100k transitions. The default
+   capacity, 100k, is cut to half the memory available when that is less (`fitting_buffer_size`).
 4. The agent is DDPG itself: `pixel_ddpg_agent` is a `ddpg_agent` with the pixel networks and a
    `PixelReplayBuffer`. When the actor shares the critic's encoder, the critic's loss alone trains
    the encoder and the actor reads its features detached (as in SAC-AE, Yarats et al., 2021, and
@@ -27,6 +28,8 @@ cost about 5.3 hours; one shared-encoder update every 4 frames made them cost 84
 benchmark, evaluations included. (Throughput only: in those 80k frames the agent did not learn to drive.)
 """
 
+import os
+
 import gymnasium as gym
 import numpy as np
 import torch
@@ -38,6 +41,7 @@ from solutions.config import read_config
 from solutions.ddpg import DDPG_DEFAULTS, ddpg_agent
 from solutions.gradient_step import gradient_step
 from solutions.networks import mlp
+from solutions.validation import check_network_spaces
 
 
 def resize_frame(frame, size):
@@ -103,6 +107,7 @@ class pixelEncoder(nn.Module):
 
     def __init__(self, observation_shape):
         super().__init__()
+        self.observation_shape = tuple(observation_shape)  # (stack, H, W): what the buffer stores
         self.conv = nature_encoder(observation_shape[0])
         with torch.no_grad():
             self.n_features = self.conv(torch.zeros(1, *observation_shape)).shape[1]
@@ -126,6 +131,7 @@ class pixelQNetwork(nn.Module):
 
     def __init__(self, env, hidden_size=512):
         super().__init__()
+        check_network_spaces(env, type(self).__name__, observations="pixels")
         self.encoder = pixelEncoder(env.observation_space.shape)
         action_dim = env.action_space.shape[0]
         self.head = mlp(self.encoder.n_features + action_dim, 1, (hidden_size,))
@@ -151,6 +157,7 @@ class pixelPolicyNetwork(nn.Module):
 
     def __init__(self, env, hidden_size=512, encoder=None):
         super().__init__()
+        check_network_spaces(env, type(self).__name__, observations="pixels")
         self.encoder = pixelEncoder(env.observation_space.shape) if encoder is None else encoder
         action_dim = env.action_space.shape[0]
         self.head = mlp(self.encoder.n_features, action_dim, (hidden_size,))
@@ -269,9 +276,59 @@ class PixelReplayBuffer:
         return self.size
 
 
+def available_memory_bytes():
+    """Memory the system can give without swapping: MemAvailable of /proc/meminfo (Linux), else the
+    free physical pages that os.sysconf reports; None where neither is known."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the value is in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def transition_bytes(observation_shape, action_dim):
+    """PixelReplayBuffer's bytes per transition: stack + 1 uint8 frames, float32 action, reward, flag."""
+    stack, height, width = observation_shape
+    return (stack + 1) * height * width + 4 * action_dim + 4 + 4
+
+
+def fitting_buffer_size(requested, chosen_by_user, bytes_per_transition, available_bytes):
+    """The replay buffer's capacity: the default is cut to half the available memory (and says so);
+    a capacity the user chose that cannot fit in the available memory is an error, at once."""
+    if available_bytes is None:
+        return int(requested)
+    needed, gigabyte = requested * bytes_per_transition, 1e9
+    if chosen_by_user:
+        if needed > available_bytes:
+            raise ValueError(
+                f"pixel_ddpg_agent: config 'buffer_size' {int(requested):,} needs {needed / gigabyte:.1f} GB of "
+                f"replay memory, but {available_bytes / gigabyte:.1f} GB is available; lower buffer_size to at most "
+                f"{int(available_bytes // bytes_per_transition):,}."
+            )
+        return int(requested)
+    fitting = int(0.5 * available_bytes // bytes_per_transition)
+    if requested <= fitting:
+        return int(requested)
+    size = fitting * bytes_per_transition / gigabyte
+    print(
+        f"pixel_ddpg_agent: replay buffer of {fitting:,} transitions ({size:.1f} GB, "
+        f"half of the {available_bytes / gigabyte:.1f} GB of available memory) instead of the default "
+        f"{int(requested):,}; set config['buffer_size'] to choose."
+    )
+    return fitting
+
+
 PIXEL_DDPG_DEFAULTS = {
     **DDPG_DEFAULTS,
-    "buffer_size": 100_000,  # 3.5 GB of uint8 frames when full (DDPG's 1e6 would need 35 GB)
+    # 3.5 GB of uint8 frames when full (DDPG's 1e6 would need 35 GB); cut to half the available
+    # memory when that is less (see `fitting_buffer_size`)
+    "buffer_size": 100_000,
     "batch_size": 64,  # convolutions on a CPU are slow: a smaller batch than DDPG's 256 (not tuned)
 }
 
@@ -296,8 +353,13 @@ class pixel_ddpg_agent(ddpg_agent):
     """
 
     def __init__(self, config, value_network, policy_network):
+        chosen_by_user = "buffer_size" in config
         config = read_config(config, PIXEL_DDPG_DEFAULTS, "pixel_ddpg_agent")
         super().__init__(config, value_network, policy_network)
+        bytes_per_transition = transition_bytes(policy_network.encoder.observation_shape, self.pi.action_scale.shape[0])
+        self.config["buffer_size"] = fitting_buffer_size(
+            self.config["buffer_size"], chosen_by_user, bytes_per_transition, available_memory_bytes()
+        )
         self.memory = PixelReplayBuffer(self.config["buffer_size"], self.device)
         self.shared_encoder = policy_network.encoder is value_network.encoder
         if self.shared_encoder:

@@ -17,6 +17,7 @@ from solutions.config import check_continuous_actions, read_config
 from solutions.episode_log import EpisodeLog
 from solutions.gradient_step import gradient_step
 from solutions.replay_buffer import ReplayBuffer
+from solutions.validation import check_finite_transition, check_training_start
 
 SAC_DEFAULTS = {
     "gamma": 0.99,  # discount factor γ
@@ -119,9 +120,14 @@ class sac_agent:
 
     @torch.no_grad()
     def explore(self, state):
-        """a ~ π_w(·|s): the policy's own noise explores."""
+        """a ~ π_w(·|s), clipped to [low, high]: the policy's own noise explores.
+
+        tanh keeps this policy's actions within the bounds; the clip keeps a student's policy, whatever
+        it returns, from sending the simulator an action outside them (MuJoCo would accept it).
+        """
         action, _ = self.pi.sample(torch.as_tensor(state, dtype=torch.float32, device=self.device))
-        return action.cpu().numpy()
+        low, high = self.pi.action_bias - self.pi.action_scale, self.pi.action_bias + self.pi.action_scale
+        return action.clamp(low, high).cpu().numpy()
 
     def update(self):
         X, A, R, Y, D = self.memory.sample(self.batch_size)
@@ -138,6 +144,7 @@ class sac_agent:
         finished episodes are returned (and stay in `agent.episode_returns`).
         """
         check_continuous_actions(env, "sac_agent")
+        check_training_start(self, env, max_steps)  # max_steps, and the networks fit this env's spaces
         if self.env_steps == 0:  # seed once: a later call continues the same random streams
             env.action_space.seed(self.config["seed"])
             state, _ = env.reset(seed=self.config["seed"])
@@ -152,6 +159,7 @@ class sac_agent:
                 else:
                     action = self.explore(state)
                 next_state, reward, terminated, truncated, _ = env.step(action)
+                check_finite_transition(self.env_steps + 1, state, reward, next_state)  # NaN: stop before storing
                 # Only `terminated` is stored: a time-limit truncation does not end the MDP.
                 self.memory.append(state, action, reward, next_state, terminated)
                 self.env_steps += 1

@@ -36,6 +36,7 @@ from solutions.episode_log import EpisodeLog
 from solutions.gradient_step import gradient_step
 from solutions.networks import mlp
 from solutions.replay_buffer import ReplayBuffer
+from solutions.validation import check_finite_transition, check_network_spaces, check_training_start
 
 
 def check_discrete_actions(env, agent_name):
@@ -52,6 +53,7 @@ class discreteQNetwork(nn.Module):
 
     def __init__(self, env, hidden_sizes=(64, 64)):
         super().__init__()
+        check_network_spaces(env, type(self).__name__, actions="discrete")
         self.net = mlp(env.observation_space.shape[0], env.action_space.n, hidden_sizes)
 
     def forward(self, state):
@@ -69,6 +71,7 @@ class categoricalPolicy(nn.Module):
 
     def __init__(self, env, hidden_sizes=(64, 64)):
         super().__init__()
+        check_network_spaces(env, type(self).__name__, actions="discrete")
         self.n_actions = int(env.action_space.n)
         self.net = mlp(env.observation_space.shape[0], self.n_actions, hidden_sizes)
 
@@ -212,6 +215,7 @@ class sac_discrete_agent:
         finished episodes are returned (and stay in `agent.episode_returns`).
         """
         check_discrete_actions(env, "sac_discrete_agent")
+        check_training_start(self, env, max_steps)  # max_steps, and the networks fit this env's spaces
         if self.env_steps == 0:  # seed once: a later call continues the same random streams
             env.action_space.seed(self.config["seed"])
             state, _ = env.reset(seed=self.config["seed"])
@@ -226,6 +230,7 @@ class sac_discrete_agent:
                 else:
                     action = self.explore(state)
                 next_state, reward, terminated, truncated, _ = env.step(action)
+                check_finite_transition(self.env_steps + 1, state, reward, next_state)  # NaN: stop before storing
                 # a is stored as its index; only `terminated` cuts the bootstrap, not truncation
                 self.memory.append(state, action, reward, next_state, terminated)
                 self.env_steps += 1

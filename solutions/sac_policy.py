@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from solutions.networks import mlp
+from solutions.validation import check_network_spaces
 
 # Trick 2: log σ is kept in [LOG_STD_MIN, LOG_STD_MAX], i.e. σ in [e^-5, e^2] ≈ [0.0067, 7.39].
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -34,6 +35,7 @@ def squashed_log_prob(u, mean, log_std, action_scale):
 class squashedGaussianPolicy(nn.Module):
     def __init__(self, env, hidden_sizes=(256, 256)):
         super().__init__()
+        check_network_spaces(env, type(self).__name__)  # a discrete or image space names what to use
         state_dim = env.observation_space.shape[0]
         action_dim = env.action_space.shape[0]
         # Shared hidden layers, then two heads: the mean μ and the log standard deviation log σ.

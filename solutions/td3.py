@@ -17,6 +17,7 @@ from solutions.config import check_continuous_actions, read_config
 from solutions.episode_log import EpisodeLog
 from solutions.gradient_step import gradient_step
 from solutions.replay_buffer import ReplayBuffer
+from solutions.validation import check_finite_transition, check_training_start
 
 TD3_DEFAULTS = {
     "gamma": 0.99,  # discount factor γ
@@ -126,6 +127,7 @@ class td3_agent:
         finished episodes are returned (and stay in `agent.episode_returns`).
         """
         check_continuous_actions(env, "td3_agent")
+        check_training_start(self, env, max_steps)  # max_steps, and the networks fit this env's spaces
         if self.env_steps == 0:  # seed once: a later call continues the same random streams
             env.action_space.seed(self.config["seed"])
             state, _ = env.reset(seed=self.config["seed"])
@@ -140,6 +142,7 @@ class td3_agent:
                 else:
                     action = self.explore(state)
                 next_state, reward, terminated, truncated, _ = env.step(action)
+                check_finite_transition(self.env_steps + 1, state, reward, next_state)  # NaN: stop before storing
                 # Only `terminated` is stored: a time-limit truncation does not end the MDP.
                 self.memory.append(state, action, reward, next_state, terminated)
                 self.env_steps += 1
