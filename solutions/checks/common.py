@@ -71,12 +71,18 @@ class Failure(Exception):
         self.seen, self.mistake, self.look_at = seen, mistake, look_at
 
 
+class NotJudged(Exception):
+    """A property cannot be judged because of a mistake another property has already named: the
+    report prints a SKIP line that points at it, so that one mistake gives one FAIL."""
+
+
 class Report:
     """Runs the properties of one check, prints one line for each, and remembers if all passed."""
 
     def __init__(self, cls):
         self.cls = cls
         self.all_passed = True
+        self.failed = set()  # the names of the properties that failed
 
     def check(self, name, look_at, on_error=DEFAULT_ERROR_HINT):
         """Decorator: runs the decorated test at once. It passes unless it raises; it may return a
@@ -87,6 +93,8 @@ class Report:
                 note = test()
             except Failure as failure:
                 self.fail(name, failure.seen, failure.mistake, failure.look_at)
+            except NotJudged as reason:
+                print(f"SKIP {name}: {reason}")
             except Exception as error:  # a broken class gives a FAIL line, not a crash
                 lines = str(error).strip().splitlines()
                 seen = f"raised {type(error).__name__}" + (f": {lines[0][:200]}" if lines else "")
@@ -108,6 +116,7 @@ class Report:
 
     def fail(self, name, seen, mistake, look_at):
         self.all_passed = False
+        self.failed.add(name)
         print(f"FAIL {name}: {seen.rstrip('.')}. Likely mistake: {mistake.rstrip('.')}. Look at: {look_at}")
 
     def where(self, error, look_at):
@@ -365,7 +374,8 @@ def check_critic_step(agent, batch, critics, others):
 
 
 def check_actor_step(agent, X, critics, others):
-    """actor_step moves w only, and leaves the critics' parameters and .grad alone."""
+    """actor_step moves w only and leaves the critics' parameters alone; returns a note when the
+    critics also received gradients (correct, but costlier)."""
     for name in critics:
         getattr(agent, name).zero_grad(set_to_none=True)
     before = {name: snapshot(getattr(agent, name)) for name in ("pi", *critics, *others)}
@@ -390,16 +400,14 @@ def check_actor_step(agent, X, critics, others):
         for name in critics
         if any(p.grad is not None and p.grad.abs().sum() > 0 for p in getattr(agent, name).parameters())
     ]
-    if with_grad:
-        raise Failure(
-            f"gradients flowed into the critic during the actor step: {' and '.join(with_grad)} "
-            "had a non-zero .grad after actor_step",
-            "the critic is not frozen: the actor's loss.backward() also computes gradients for θ, wasted "
-            "work that a critic step which does not zero its gradients first would apply. Compute ∇_w only, "
-            "torch.autograd.grad(actor_loss, list(self.pi.parameters())) (what solutions.gradient_step "
-            "does), or call Q.requires_grad_(False) before the actor loss and Q.requires_grad_(True) after",
-            "actor_step",
+    if with_grad:  # correct, only costlier: a note, never a FAIL
+        return (
+            f"{' and '.join(with_grad)} also received gradients from the actor's loss.backward(). That is "
+            "correct as long as the critic step zeroes its gradients first, but costs a backward pass "
+            "into θ that nothing uses; torch.autograd.grad(actor_loss, list(self.pi.parameters())) "
+            "(what solutions.gradient_step does) computes ∇_w only"
         )
+    return None
 
 
 def check_soft_update(agent, pairs, tau):
@@ -477,3 +485,218 @@ def check_detached(agent):
     _, _, R, Y, D = fixed_batch()
     if tensor(agent.critic_target(R, Y, D), "the target y", "critic_target").requires_grad:
         raise Failure("the target y carries a graph (y.requires_grad is True)", NOT_DETACHED, "critic_target")
+
+
+# ---------------------------------------------------------------------------------------------
+# The training loop
+# ---------------------------------------------------------------------------------------------
+
+WARM_UP, TRAIN_STEPS = 20, 40  # delay_learning and max_steps of the run that checks `train`
+# The fake episodes, in turn: (length, how it ends). A truncation is a time limit, not a terminal state.
+EPISODES = ((6, "truncated"), (4, "terminated"), (7, "truncated"), (3, "terminated"))
+
+
+class RecordingBox(gym.spaces.Box):
+    """The action space of the fake environment: it remembers every action it sampled."""
+
+    def __init__(self):
+        super().__init__(LOW, HIGH, dtype=np.float32)
+        self.sampled = []
+
+    def sample(self, *args, **kwargs):
+        action = super().sample(*args, **kwargs)
+        self.sampled.append(action.copy())
+        return action
+
+
+class EpisodesEnv(gym.Env):
+    """A fake environment whose episodes end after known numbers of steps (see EPISODES), by a
+    termination or by a truncation. The observation (total steps, step in the episode, episode)
+    names the step it comes from; each step of episode k earns k + 1, so an episode's return is
+    known. Stepping past the end of an episode without a reset is counted, then the next episode
+    begins as if reset."""
+
+    def __init__(self):
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (OBS_DIM,), np.float32)
+        self.action_space = RecordingBox()
+        self.total, self.t, self.episode, self.over = 0, 0, -1, True
+        self.steps_without_reset, self.early_resets = 0, 0
+        self.actions, self.finished_returns, self.episode_return = [], [], 0.0
+
+    def observation(self):
+        return np.array([self.total, self.t, self.episode], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        if not self.over:
+            self.early_resets += 1
+        self.episode, self.t, self.over, self.episode_return = self.episode + 1, 0, False, 0.0
+        return self.observation(), {}
+
+    def step(self, action):
+        if self.over:  # no reset after the end of an episode
+            self.steps_without_reset += 1
+            self.episode, self.t, self.over, self.episode_return = self.episode + 1, 0, False, 0.0
+        self.actions.append(np.array(action, dtype=np.float32, copy=True))
+        self.total, self.t = self.total + 1, self.t + 1
+        length, ending = EPISODES[self.episode % len(EPISODES)]
+        reward = float(self.episode + 1)
+        self.episode_return += reward
+        terminated = self.t == length and ending == "terminated"
+        truncated = self.t == length and ending == "truncated"
+        if terminated or truncated:
+            self.over = True
+            self.finished_returns.append(self.episode_return)
+        return self.observation(), reward, terminated, truncated, {}
+
+
+def record_training(agent):
+    """Run agent.train on the fake environment for TRAIN_STEPS steps, recording what the agent
+    appends to its memory and the number of environment steps at each critic_step call."""
+    env, appended, updates = EpisodesEnv(), [], []
+    append, critic_step = agent.memory.append, agent.critic_step
+    names = list(inspect.signature(append).parameters)
+
+    def recording_append(*args, **kwargs):
+        bound = {**dict(zip(names, args)), **kwargs}
+        values = [bound[name] for name in names if name in bound]
+        appended.append([np.asarray(torch.as_tensor(v).detach().cpu(), np.float64) for v in values])
+        return append(*args, **kwargs)
+
+    def counting_critic_step(*args, **kwargs):
+        updates.append(env.total)
+        return critic_step(*args, **kwargs)
+
+    agent.memory.append, agent.critic_step = recording_append, counting_critic_step
+    returns = agent.train(env, TRAIN_STEPS)
+    return env, returns, appended, updates
+
+
+def check_train(report, make):
+    """The properties of `train`, judged on what it does, whatever the shape of the loop: `make`
+    builds an agent from config overrides."""
+    run = []
+    look_at = "train"
+
+    @report.check(f"train(env, {TRAIN_STEPS}) runs on a fake environment with short episodes", look_at)
+    def runs():
+        run.extend(record_training(make({"delay_learning": WARM_UP})))
+
+    if not run:
+        return
+    env, returns, appended, updates = run
+
+    @report.check("train resets the environment when an episode ends, terminated or truncated", look_at)
+    def resets():
+        if env.steps_without_reset:
+            raise Failure(
+                f"env.step was called {env.steps_without_reset} times right after an episode had ended",
+                "no reset at the end of an episode: when terminated or truncated, call state, _ = env.reset()",
+                look_at,
+            )
+        if env.early_resets:
+            raise Failure(
+                f"env.reset() was called {env.early_resets} times before the episode had ended",
+                "the episode is reset at other steps than those where terminated or truncated is True",
+                look_at,
+            )
+
+    @report.check("train returns the return of each finished episode", look_at)
+    def episode_returns():
+        got = [float(r) for r in returns] if returns is not None else None
+        expected = env.finished_returns
+        if got is not None and np.allclose(got, expected) and len(got) == len(expected):
+            return
+        if got is None:
+            mistake = "train does not return the list of episode returns"
+        elif len(got) == len(expected) + 1:
+            mistake = "the return of the unfinished last episode is included"
+        elif len(got) == env.total:
+            mistake = "a value is appended at every step, not once per episode"
+        else:
+            mistake = (
+                "the sum of rewards is not reset to 0 when an episode starts, or an episode's return is "
+                "recorded at other steps than those where terminated or truncated is True"
+            )
+        raise Failure(f"train returned {got}, the finished episodes earned {expected}", mistake, look_at)
+
+    @report.check("train stores terminated only: a time-limit truncation is not stored as terminal", look_at)
+    def stores_terminated():
+        if len(appended) != env.total:
+            raise Failure(
+                f"{len(appended)} transitions appended to agent.memory in {env.total} environment steps",
+                "one transition memory.append(s, a, r, s', terminated) per environment step",
+                look_at,
+            )
+        flags = {"terminated": [], "truncated": [], "neither": []}
+        for _, _, _, next_state, done in appended:
+            episode, t = int(round(next_state[2])), int(round(next_state[1]))
+            length, ending = EPISODES[episode % len(EPISODES)]
+            flags[ending if t == length else "neither"].append(bool(np.ravel(done)[0]))
+        if all(flags["truncated"]) and flags["truncated"]:
+            mistake = (
+                "the done flag stored is `terminated or truncated`: store `terminated` only. A time-limit "
+                "truncation is not the end of the MDP; s' still has a future value"
+            )
+            raise Failure("truncated steps were stored as terminal", mistake, look_at)
+        if not all(flags["terminated"]) or any(flags["truncated"]) or any(flags["neither"]):
+            raise Failure(
+                f"stored done flags: {flags}",
+                "store the `terminated` that env.step returned with its own transition (s, a, r, s')",
+                look_at,
+            )
+        for state, _, _, next_state, _ in appended:
+            if int(round(next_state[0])) != int(round(state[0])) + 1 or int(round(next_state[1])) == 0:
+                raise Failure(
+                    f"a transition from step {int(state[0])} stores s' from step {int(next_state[0])}",
+                    "s' must be the observation env.step returned, even when the episode ends (not the "
+                    "observation of the reset that follows), and s must be the state the action was taken in",
+                    look_at,
+                )
+
+    @report.check(
+        f"the first delay_learning = {WARM_UP} steps take random actions from env.action_space.sample(), "
+        "with no update",
+        look_at,
+    )
+    def warm_up():
+        sampled = env.action_space.sampled
+        taken = env.actions[:WARM_UP]
+        from_sample = [any(np.array_equal(a, s) for s in sampled) for a in taken]
+        early = [step for step in updates if step < WARM_UP]
+        if all(from_sample) and not early:
+            return
+        seen = (
+            f"{sum(from_sample)} of the first {WARM_UP} actions came from env.action_space.sample(), and the critics "
+            f"took {len(early)} steps before step {WARM_UP}"
+        )
+        raise Failure(
+            seen,
+            "no random warm-up: while fewer than delay_learning steps are taken, act with "
+            "env.action_space.sample() and do not update (the buffer first needs varied data)",
+            look_at,
+        )
+
+    @report.check(f"learning starts after the warm-up: every step from step {WARM_UP + 1} on updates", look_at)
+    def learning_starts():
+        after = [updates.count(step) for step in range(WARM_UP + 1, env.total + 1)]
+        if after and min(after) >= 1 and len(set(after)) == 1:
+            return
+        if not updates:
+            mistake = "no update at all: call the update (critic and actor steps) at each step after the warm-up"
+        else:
+            mistake = (
+                "after the warm-up, update at every environment step (updates_per_step times), not only at some steps"
+            )
+        raise Failure(f"critic steps per environment step after the warm-up: {after}", mistake, look_at)
+
+    @report.check("after the warm-up, train acts with explore, not at random", look_at)
+    def explores_after_warm_up():
+        sampled = env.action_space.sampled
+        later = [any(np.array_equal(a, s) for s in sampled) for a in env.actions[WARM_UP + 1 :]]
+        if later and all(later):
+            raise Failure(
+                f"all {len(later)} actions after step {WARM_UP + 1} came from env.action_space.sample()",
+                "the warm-up never ends: once delay_learning steps are taken, act with agent.explore(state)",
+                look_at,
+            )

@@ -20,6 +20,7 @@ from solutions.checks.common import (
     SCALE,
     TAKES_MAX,
     Failure,
+    NotJudged,
     Report,
     check_actor_step,
     check_critic_step,
@@ -28,6 +29,7 @@ from solutions.checks.common import (
     check_scale_and_bias,
     check_soft_update,
     check_target_copies,
+    check_train,
     check_within_bounds,
     compare_target,
     fake_env,
@@ -130,16 +132,12 @@ def check_squashed_gaussian_policy(squashedGaussianPolicy):
             action, log_prob = pi.sample(large)
         infinite = int((~torch.isfinite(tensor(log_prob, "log π", sample))).sum())
         if infinite and pi.mean_and_log_std(large)[1].max() > 2 + 1e-5:
-            raise Failure(
-                f"log π is inf or nan on {infinite} of 256 rows for large inputs",
-                "σ = exp(log σ) overflows: log σ is not bounded (see the property on log σ)",
-                f"{name}.mean_and_log_std",
-            )
+            raise NotJudged("not judged while log σ is unbounded (see the property on log σ)")
         if infinite:
             raise Failure(
                 f"log π is inf or nan on {infinite} of 256 rows where the pre-tanh value u is large",
                 "log(1 - tanh(u)²) is log(0) once tanh(u) rounds to ±1 (|u| > 9 or so): write it as "
-                "2 (log 2 - u - softplus(-2u)), or add a small epsilon inside the log",
+                "2 (log 2 - u - softplus(-2u)), which is exact (an epsilon inside the log changes the density)",
                 sample,
             )
         if not torch.all(torch.isfinite(action)):
@@ -310,9 +308,9 @@ def check_sac_agent(sac_agent):
                 "actor_step",
             )
 
-    @report.check("actor_step changes w only, and leaves the critics' parameters and .grad untouched", "actor_step")
+    @report.check("actor_step changes w only, and leaves the critics' parameters unchanged", "actor_step")
     def actor_step_moves_w():
-        check_actor_step(make(), X, ("Q1", "Q2"), ("Q1_target", "Q2_target"))
+        return check_actor_step(make(), X, ("Q1", "Q2"), ("Q1_target", "Q2_target"))
 
     @report.check("actor_step lowers mean [α log π(a|s) - min_i Q(s, a)] on the batch", "actor_step")
     def actor_step_lowers_loss():
@@ -377,4 +375,5 @@ def check_sac_agent(sac_agent):
     def explore():
         check_explore(make(), "sampled from the policy", "explore must sample a ~ π(·|s), not take pi(s)")
 
+    check_train(report, lambda overrides: make(overrides, shifted=False))
     return report.all_passed

@@ -19,6 +19,7 @@ from solutions.checks.common import (
     TAKES_MAX,
     TD3_CONFIG,
     Failure,
+    NotJudged,
     Report,
     changed,
     check_actor_step,
@@ -27,6 +28,7 @@ from solutions.checks.common import (
     check_explore,
     check_soft_update,
     check_target_copies,
+    check_train,
     compare_target,
     fake_env,
     fixed_batch,
@@ -76,7 +78,9 @@ def check_td3_agent(td3_agent):
     if not report.all_passed:
         return False
 
-    @report.check("critic_target = r + γ (1 - terminated) min_i Q'_i(s', π'(s')) without noise", "critic_target")
+    without_noise = "critic_target = r + γ (1 - terminated) min_i Q'_i(s', π'(s')) without noise"
+
+    @report.check(without_noise, "critic_target")
     def target_without_noise():
         agent = make()
         Q1_target, Q2_target, pi_target = copies(agent)
@@ -137,6 +141,8 @@ def check_td3_agent(td3_agent):
 
     @report.check("the smoothing noise is clipped to ± action_noise_clip · action_scale", "critic_target")
     def noise_is_clipped():
+        if without_noise in report.failed:  # the noise cannot be judged on a wrong target
+            raise NotJudged("not judged while the target without noise is wrong (see the FAIL above)")
         y, candidates = noisy_targets(clip=0.3)
         if matches(y, candidates["right"]):
             return
@@ -160,9 +166,13 @@ def check_td3_agent(td3_agent):
 
     @report.check("the noisy next action is clipped to the action bounds", "critic_target")
     def next_action_in_bounds():
+        if without_noise in report.failed:
+            raise NotJudged("not judged while the target without noise is wrong (see the FAIL above)")
         y, candidates = noisy_targets(clip=10.0)  # the noise pushes every action far out of bounds
         if matches(y, candidates["right"]):
             return
+        if matches(y, candidates["no noise"]):
+            raise NotJudged("not judged until smoothing noise is added (see the FAIL on the smoothing noise)")
         if matches(y, candidates["first bounds"]):
             mistake = "the next action is clipped with the bounds of the first dimension, low[0] and high[0]"
         elif matches(y, candidates["action not clipped"]):
@@ -184,9 +194,9 @@ def check_td3_agent(td3_agent):
     def critic_step_moves_theta():
         check_critic_step(make(), batch, ("Q1", "Q2"), ("pi", "Q1_target", "Q2_target", "pi_target"))
 
-    @report.check("actor_step changes w only, and leaves the critics' parameters and .grad untouched", "actor_step")
+    @report.check("actor_step changes w only, and leaves the critics' parameters unchanged", "actor_step")
     def actor_step_moves_w():
-        check_actor_step(make(), X, ("Q1", "Q2"), ("Q1_target", "Q2_target", "pi_target"))
+        return check_actor_step(make(), X, ("Q1", "Q2"), ("Q1_target", "Q2_target", "pi_target"))
 
     @report.check("the actor and the targets move exactly once every policy_update_freq critic steps", "update")
     def delayed_updates():
@@ -241,4 +251,5 @@ def check_td3_agent(td3_agent):
     def explore():
         check_explore(make({"exploration_noise": 10.0}))
 
+    check_train(report, lambda overrides: make(overrides, shifted=False))
     return report.all_passed
