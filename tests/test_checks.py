@@ -14,7 +14,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from solutions import checks
+from solutions.crossq import crossq_agent
 from solutions.ddpg import ddpg_agent
+from solutions.gradient_step import gradient_step
 from solutions.networks import QNetwork, policyNetwork
 from solutions.replay_buffer import ReplayBuffer
 from solutions.sac import sac_agent
@@ -29,6 +31,7 @@ REFERENCES = {
     "check_td3_agent": td3_agent,
     "check_squashed_gaussian_policy": squashedGaussianPolicy,
     "check_sac_agent": sac_agent,
+    "check_crossq_agent": crossq_agent,
 }
 
 
@@ -402,6 +405,35 @@ class SACTauSwapped(sac_agent):
             torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), 1 - self.tau)
 
 
+# --- CrossQ ---------------------------------------------------------------------------------
+
+
+class CrossQSeparatePasses(crossq_agent):
+    @staticmethod
+    def joint_q_values(Q, X, A, Y, next_action):
+        return Q(X, A), Q(Y, next_action)
+
+
+class CrossQActorInTrainingMode(crossq_agent):
+    def actor_step(self, X):
+        action, log_prob = self.pi.sample(X)
+        q = torch.min(self.Q1(X, action), self.Q2(X, action))
+        gradient_step(self.pi_optimizer, (self.alpha * log_prob - q).mean())
+        return log_prob.detach()
+
+
+class CrossQNoDone(crossq_agent):
+    def critic_target(self, R, D, next_q1, next_q2, next_log_prob):
+        return (R + self.gamma * (torch.min(next_q1, next_q2) - self.alpha * next_log_prob)).detach()
+
+
+class CrossQActorEveryStep(crossq_agent):
+    def update(self):
+        X, A, R, Y, D = self.memory.sample(self.batch_size)
+        self.critic_step(X, A, R, Y, D)
+        self.temperature_step(self.actor_step(X))
+
+
 # --- Training loops with one planted mistake ------------------------------------------------
 
 
@@ -433,7 +465,12 @@ TRAIN_MISTAKES = {
     "no reset": ("resets the environment", "no reset at the end of an episode"),
     "right": (None, None),
 }
-AGENTS = {"check_ddpg_agent": ddpg_agent, "check_td3_agent": td3_agent, "check_sac_agent": sac_agent}
+AGENTS = {
+    "check_ddpg_agent": ddpg_agent,
+    "check_td3_agent": td3_agent,
+    "check_sac_agent": sac_agent,
+    "check_crossq_agent": crossq_agent,
+}
 
 
 @pytest.mark.parametrize("check_name", AGENTS)
@@ -482,6 +519,10 @@ def test_td3_without_smoothing_gives_one_fail_not_a_cascade(capsys):
 # --- The planted mistakes and the hint each must produce ------------------------------------
 
 PLANTED = [
+    ("check_crossq_agent", CrossQSeparatePasses, "one forward pass", "in two passes"),
+    ("check_crossq_agent", CrossQActorInTrainingMode, "running statistics", "call Q1.eval() and Q2.eval()"),
+    ("check_crossq_agent", CrossQNoDone, "critic_target(R, D", "the (1 - terminated) factor is missing"),
+    ("check_crossq_agent", CrossQActorEveryStep, "policy_update_freq", "one every policy_update_freq"),
     ("check_q_network", QIgnoresAction, "depends on the action", "the action is not fed to the network"),
     ("check_q_network", QConcatenatesOnDim1, "one pair", "concatenate along dim=-1"),
     ("check_q_network", QUnusedLayer, "gradients reach every parameter", "no gradient reaches extra.weight"),

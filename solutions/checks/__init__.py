@@ -19,6 +19,7 @@ forgets to shift its actions by (high + low) / 2 is caught. Agents are checked w
 reference networks and a hand-built batch of 8 transitions.
 """
 
+from solutions.checks.crossq import check_crossq_agent
 from solutions.checks.ddpg import check_ddpg_agent, check_policy_network, check_q_network, check_replay_buffer
 from solutions.checks.sac import check_sac_agent, check_squashed_gaussian_policy
 from solutions.checks.td3 import check_td3_agent
@@ -31,4 +32,5 @@ __all__ = [
     "check_td3_agent",
     "check_squashed_gaussian_policy",
     "check_sac_agent",
+    "check_crossq_agent",
 ]
