@@ -20,6 +20,7 @@ from solutions.gradient_step import gradient_step
 from solutions.networks import QNetwork, policyNetwork
 from solutions.replay_buffer import ReplayBuffer
 from solutions.sac import sac_agent
+from solutions.sac_discrete import sac_discrete_agent
 from solutions.sac_policy import squashed_log_prob, squashedGaussianPolicy
 from solutions.td3 import td3_agent
 
@@ -32,6 +33,7 @@ REFERENCES = {
     "check_squashed_gaussian_policy": squashedGaussianPolicy,
     "check_sac_agent": sac_agent,
     "check_crossq_agent": crossq_agent,
+    "check_sac_discrete_agent": sac_discrete_agent,
 }
 
 
@@ -405,6 +407,31 @@ class SACTauSwapped(sac_agent):
             torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), 1 - self.tau)
 
 
+# --- Discrete SAC ---------------------------------------------------------------------------
+
+
+class DiscreteNoDone(sac_discrete_agent):
+    def critic_target(self, R, Y, D):
+        with torch.no_grad():
+            probs, log_probs = self.pi.probabilities(Y)
+            next_q = torch.min(self.Q1_target(Y), self.Q2_target(Y))
+            return R + self.gamma * (probs * (next_q - self.alpha * log_probs)).sum(dim=-1)
+
+
+class DiscreteUnweightedValue(sac_discrete_agent):
+    def critic_target(self, R, Y, D):
+        with torch.no_grad():
+            _, log_probs = self.pi.probabilities(Y)
+            next_q = torch.min(self.Q1_target(Y), self.Q2_target(Y))
+            return R + self.gamma * (1 - D) * (next_q - self.alpha * log_probs).mean(dim=-1)
+
+
+class DiscreteExploresGreedily(sac_discrete_agent):
+    @torch.no_grad()
+    def explore(self, state):
+        return int(self.pi(torch.as_tensor(state, dtype=torch.float32)))
+
+
 # --- CrossQ ---------------------------------------------------------------------------------
 
 
@@ -470,6 +497,7 @@ AGENTS = {
     "check_td3_agent": td3_agent,
     "check_sac_agent": sac_agent,
     "check_crossq_agent": crossq_agent,
+    "check_sac_discrete_agent": sac_discrete_agent,
 }
 
 
@@ -519,6 +547,9 @@ def test_td3_without_smoothing_gives_one_fail_not_a_cascade(capsys):
 # --- The planted mistakes and the hint each must produce ------------------------------------
 
 PLANTED = [
+    ("check_sac_discrete_agent", DiscreteNoDone, "critic_target =", "the (1 - terminated) factor is missing"),
+    ("check_sac_discrete_agent", DiscreteUnweightedValue, "critic_target =", "not weighted by π(a'|s')"),
+    ("check_sac_discrete_agent", DiscreteExploresGreedily, "explore", "explore takes the greedy action"),
     ("check_crossq_agent", CrossQSeparatePasses, "one forward pass", "in two passes"),
     ("check_crossq_agent", CrossQActorInTrainingMode, "running statistics", "call Q1.eval() and Q2.eval()"),
     ("check_crossq_agent", CrossQNoDone, "critic_target(R, D", "the (1 - terminated) factor is missing"),

@@ -21,7 +21,7 @@ reference networks and a hand-built batch of 8 transitions.
 
 from solutions.checks.crossq import check_crossq_agent
 from solutions.checks.ddpg import check_ddpg_agent, check_policy_network, check_q_network, check_replay_buffer
-from solutions.checks.sac import check_sac_agent, check_squashed_gaussian_policy
+from solutions.checks.sac import check_sac_agent, check_sac_discrete_agent, check_squashed_gaussian_policy
 from solutions.checks.td3 import check_td3_agent
 
 __all__ = [
@@ -32,5 +32,6 @@ __all__ = [
     "check_td3_agent",
     "check_squashed_gaussian_policy",
     "check_sac_agent",
+    "check_sac_discrete_agent",
     "check_crossq_agent",
 ]
