@@ -7,8 +7,8 @@ property,
     PASS <property>
     FAIL <property>: <what was seen>. Likely mistake: <...>. Look at: <method or line>
 
-then returns True if every property holds. A check takes well under two seconds, and leaves the
-random state of your notebook as it was.
+then returns True if every property holds. A check takes a second or two (the pixel check, with its
+convolutions, the longest), and leaves the random state of your notebook as it was.
 
     from solutions.checks import check_q_network
     check_q_network(QNetwork)
@@ -20,7 +20,13 @@ reference networks and a hand-built batch of 8 transitions.
 """
 
 from solutions.checks.crossq import check_crossq_agent
-from solutions.checks.ddpg import check_ddpg_agent, check_policy_network, check_q_network, check_replay_buffer
+from solutions.checks.ddpg import (
+    check_ddpg_agent,
+    check_pixel_ddpg_agent,
+    check_policy_network,
+    check_q_network,
+    check_replay_buffer,
+)
 from solutions.checks.sac import check_sac_agent, check_sac_discrete_agent, check_squashed_gaussian_policy
 from solutions.checks.td3 import check_td3_agent
 
@@ -29,6 +35,7 @@ __all__ = [
     "check_policy_network",
     "check_replay_buffer",
     "check_ddpg_agent",
+    "check_pixel_ddpg_agent",
     "check_td3_agent",
     "check_squashed_gaussian_policy",
     "check_sac_agent",

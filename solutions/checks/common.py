@@ -518,23 +518,33 @@ class EpisodesEnv(gym.Env):
     known. Stepping past the end of an episode without a reset is counted, then the next episode
     begins as if reset."""
 
-    def __init__(self, action_space=None):
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (OBS_DIM,), np.float32)
+    def __init__(self, action_space=None, observation_space=None):
+        self.observation_space = observation_space or gym.spaces.Box(-np.inf, np.inf, (OBS_DIM,), np.float32)
         self.action_space = recording(action_space or gym.spaces.Box(LOW, HIGH, dtype=np.float32))
         self.draws_seen, self.from_sample = 0, []  # for each step: was its action a fresh sample?
         self.total, self.t, self.episode, self.over = 0, 0, -1, True
         self.steps_without_reset, self.early_resets = 0, 0
         self.actions, self.finished_returns, self.episode_return = [], [], 0.0
 
-    def observation(self):
-        return np.array([self.total, self.t, self.episode], np.float32)
+    def observation(self, new_episode=False):
+        """(total steps, step in the episode, episode) in the first three numbers, zeros elsewhere.
+        Pixels: in the newest frame of a stack of the last frames, as FrameStackObservation gives
+        (a new episode starts with copies of its first frame)."""
+        space = self.observation_space
+        shape = space.shape[1:] if len(space.shape) > 1 else space.shape
+        frame = np.zeros(shape, space.dtype)
+        frame.reshape(-1)[:3] = (self.total, self.t, self.episode)
+        if len(space.shape) == 1:
+            return frame
+        self.stack = [frame] * space.shape[0] if new_episode else [*self.stack[1:], frame]
+        return np.stack(self.stack)
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         if not self.over:
             self.early_resets += 1
         self.episode, self.t, self.over, self.episode_return = self.episode + 1, 0, False, 0.0
-        return self.observation(), {}
+        return self.observation(new_episode=True), {}
 
     def step(self, action):
         if self.over:  # no reset after the end of an episode
@@ -557,10 +567,18 @@ class EpisodesEnv(gym.Env):
         return self.observation(), reward, terminated, truncated, {}
 
 
-def record_training(agent, action_space=None):
+def step_ids(observation):
+    """(total steps, step in the episode, episode) read back from a fake observation (pixels: from
+    its newest frame)."""
+    observation = np.asarray(observation)
+    newest = observation[-1] if observation.ndim > 1 else observation
+    return [int(round(v)) for v in np.ravel(newest)[:3]]
+
+
+def record_training(agent, action_space=None, observation_space=None):
     """Run agent.train on the fake environment for TRAIN_STEPS steps, recording what the agent
     appends to its memory and the number of environment steps at each critic_step call."""
-    env, appended, updates = EpisodesEnv(action_space), [], []
+    env, appended, updates = EpisodesEnv(action_space, observation_space), [], []
     append, critic_step = agent.memory.append, agent.critic_step
     names = list(inspect.signature(append).parameters)
 
@@ -579,7 +597,7 @@ def record_training(agent, action_space=None):
     return env, returns, appended, updates
 
 
-def check_train(report, make, action_space=None):
+def check_train(report, make, action_space=None, observation_space=None):
     """The properties of `train`, judged on what it does, whatever the shape of the loop: `make`
     builds an agent from config overrides; the fake environment has `action_space` (by default
     the asymmetric Box of the other checks)."""
@@ -588,7 +606,7 @@ def check_train(report, make, action_space=None):
 
     @report.check(f"train(env, {TRAIN_STEPS}) runs on a fake environment with short episodes", look_at)
     def runs():
-        run.extend(record_training(make({"delay_learning": WARM_UP}), action_space))
+        run.extend(record_training(make({"delay_learning": WARM_UP}), action_space, observation_space))
 
     if not run:
         return
@@ -638,7 +656,7 @@ def check_train(report, make, action_space=None):
             )
         flags = {"terminated": [], "truncated": [], "neither": []}
         for _, _, _, next_state, done in appended:
-            episode, t = int(round(next_state[2])), int(round(next_state[1]))
+            _, t, episode = step_ids(next_state)
             length, ending = EPISODES[episode % len(EPISODES)]
             flags[ending if t == length else "neither"].append(bool(np.ravel(done)[0]))
         if all(flags["truncated"]) and flags["truncated"]:
@@ -654,9 +672,9 @@ def check_train(report, make, action_space=None):
                 look_at,
             )
         for state, _, _, next_state, _ in appended:
-            if int(round(next_state[0])) != int(round(state[0])) + 1 or int(round(next_state[1])) == 0:
+            if step_ids(next_state)[0] != step_ids(state)[0] + 1 or step_ids(next_state)[1] == 0:
                 raise Failure(
-                    f"a transition from step {int(state[0])} stores s' from step {int(next_state[0])}",
+                    f"a transition from step {step_ids(state)[0]} stores s' from step {step_ids(next_state)[0]}",
                     "s' must be the observation env.step returned, even when the episode ends (not the "
                     "observation of the reset that follows), and s must be the state the action was taken in",
                     look_at,

@@ -1,14 +1,17 @@
 """Checks for notebook 1 (DPG and DDPG): the critic, the actor, the replay buffer, the agent."""
 
 from copy import deepcopy
+from types import SimpleNamespace
 
+import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from solutions import networks
+from solutions import networks, pixels
 from solutions.checks.common import (
     ACT_DIM,
+    BATCH,
     BIAS,
     DDPG_CONFIG,
     DONE_NOT_NEGATED,
@@ -17,11 +20,13 @@ from solutions.checks.common import (
     LOW,
     MISSING_DONE,
     MISSING_GAMMA,
+    NOT_DETACHED,
     OBS_DIM,
     SCALE,
     Failure,
     NotJudged,
     Report,
+    changed,
     check_actor_step,
     check_critic_step,
     check_detached,
@@ -39,6 +44,7 @@ from solutions.checks.common import (
     perturb,
     require_attributes,
     shape,
+    snapshot,
     tensor,
     transition,
 )
@@ -488,4 +494,111 @@ def check_ddpg_agent(ddpg_agent):
         check_explore(make({"exploration_noise": 10.0}))
 
     check_train(report, lambda overrides: make(overrides, shifted=False))
+    return report.all_passed
+
+
+# ---------------------------------------------------------------------------------------------
+# DDPG from pixels (section 7)
+# ---------------------------------------------------------------------------------------------
+
+FRAMES, SIDE = 4, 84  # a stack of 4 grey 84x84 frames, as make_pixel_env gives
+
+
+def fake_pixel_env():
+    return SimpleNamespace(
+        observation_space=gym.spaces.Box(0, 255, (FRAMES, SIDE, SIDE), np.uint8),
+        action_space=gym.spaces.Box(LOW, HIGH, dtype=np.float32),
+    )
+
+
+@isolated
+def check_pixel_ddpg_agent(pixel_ddpg_agent):
+    """Check a pixel DDPG agent class: pixel_ddpg_agent(config, Q, pi), with the reference
+    pixel_networks (one encoder shared by Q and pi) on fake 4x84x84 uint8 observations."""
+    report, env = Report(pixel_ddpg_agent), fake_pixel_env()
+    g = torch.Generator().manual_seed(4)
+    X = torch.randint(0, 256, (BATCH, FRAMES, SIDE, SIDE), generator=g).float()
+    Y = torch.cat([X[:, 1:], torch.randint(0, 256, (BATCH, 1, SIDE, SIDE), generator=g).float()], dim=1)
+    _, A, R, _, D = fixed_batch()
+    gamma = DDPG_CONFIG["gamma"]
+
+    def make(overrides=None):
+        torch.manual_seed(1)
+        Q, pi = pixels.pixel_networks(env, hidden_size=16)
+        return pixel_ddpg_agent({**DDPG_CONFIG, **(overrides or {})}, Q, pi)
+
+    @report.check("pixel_ddpg_agent(config, Q, pi) builds, with target copies Q_target and pi_target", "__init__")
+    def builds():
+        agent = make()
+        require_attributes(agent, ("Q", "pi", "Q_target", "pi_target", "memory"))
+        check_target_copies(agent, (("Q_target", "Q"), ("pi_target", "pi")))
+
+    if not report.all_passed:
+        return False
+
+    @report.check("critic_target = r + γ (1 - terminated) Q'(s', π'(s')) on pixel states", "critic_target")
+    def target_value():
+        agent = make()
+        perturb(agent.Q, 2)
+        y = agent.critic_target(R, Y, D)
+        with torch.no_grad():
+            next_q = agent.Q_target(Y, agent.pi_target(Y))
+            variants = {
+                MISSING_DONE: R + gamma * next_q,
+                "the online networks Q and π are used instead of the targets Q' and π'": (
+                    R + gamma * (1 - D) * agent.Q(Y, agent.pi(Y))
+                ),
+            }
+        compare_target(y, R + gamma * (1 - D) * next_q, variants, "r + γ (1 - terminated) Q'(s', π'(s'))")
+        if tensor(y, "the target y", "critic_target").requires_grad:
+            raise Failure("the target y carries a graph", NOT_DETACHED, "critic_target")
+
+    @report.check("critic_step changes the critic (and the encoder), not the targets", "critic_step")
+    def critic_step():
+        check_critic_step(make(), (X, A, R, Y, D), ("Q",), ("Q_target", "pi_target"))
+
+    @report.check("actor_step changes the actor, and neither the critic nor the shared encoder", "actor_step")
+    def actor_step():
+        agent = make()
+        before = snapshot(agent.Q)
+        note = None
+        try:
+            note = check_actor_step(agent, X, ("Q",), ("Q_target", "pi_target"))
+        except Failure as failure:
+            if not changed(before, agent.Q):
+                raise
+            raise Failure(
+                failure.seen,
+                "the actor's step moved the critic's parameters, the shared encoder's most likely: give the "
+                "actor's optimiser the actor's own layers only (the encoder is trained by the critic's loss), "
+                "and feed the actor the encoder's features detached",
+                "actor_step and the optimizers in __init__",
+            ) from None
+        return note
+
+    @report.check("the buffer stores frames as uint8, the 5 frames of s and s' once", "memory.append")
+    def frames_as_uint8():
+        agent = make()
+        rng = np.random.default_rng(0)
+        frames = rng.integers(0, 256, (4, FRAMES + 1, SIDE, SIDE), dtype=np.uint8)
+        for stack in frames:
+            agent.memory.append(stack[:-1], A[0].numpy(), 1.0, stack[1:], False)
+        X_, *_ = agent.memory.sample(2)
+        values = torch.as_tensor(X_).float()
+        if values.max() <= 1.0 + 1e-6:
+            raise Failure(
+                "sampled states lie in [0, 1]",
+                "the buffer divides by 255: the reference networks take pixel values in [0, 255] and scale "
+                "them themselves",
+                "sample",
+            )
+        largest = (FRAMES + 1) * SIDE * SIDE + 4 * (ACT_DIM + 2)  # 5 uint8 frames, then float32 a, r, d
+        per_transition = agent.memory.bytes_per_transition
+        if per_transition > largest:
+            mistake = "s and s' are stored as two stacks: they share all but one frame, store 5 frames"
+            if per_transition >= 4 * FRAMES * SIDE * SIDE:
+                mistake = "the frames are stored as float32: keep them uint8 and convert each minibatch"
+            raise Failure(f"{per_transition:,} bytes per transition", mistake, "memory.append")
+
+    check_train(report, make, observation_space=env.observation_space)
     return report.all_passed
