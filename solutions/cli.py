@@ -17,43 +17,10 @@ import gymnasium as gym
 import torch
 from tqdm.auto import tqdm
 
-from solutions.crossq import crossq_agent, crossQNetwork
-from solutions.ddpg import ddpg_agent
+from solutions.agents import ALGOS, build_agent, build_networks
 from solutions.evaluation import evaluate, plot_learning_curve, record_video
-from solutions.networks import QNetwork, policyNetwork
-from solutions.sac import sac_agent
-from solutions.sac_policy import squashedGaussianPolicy
-from solutions.td3 import td3_agent
 
 CHECKPOINT_FORMAT = "solutions-checkpoint-v1"
-
-
-ALGOS = ["ddpg", "td3", "sac", "crossq"]
-
-
-def build_networks(algo, env, hidden_sizes):
-    """The networks each agent takes, by the names its constructor gives them."""
-    if algo == "ddpg":
-        return {"Q": QNetwork(env, hidden_sizes), "pi": policyNetwork(env, hidden_sizes)}
-    if algo == "crossq":  # batch-norm critics, SAC's policy
-        return {
-            "Q1": crossQNetwork(env, hidden_sizes),
-            "Q2": crossQNetwork(env, hidden_sizes),
-            "pi": squashedGaussianPolicy(env, hidden_sizes),
-        }
-    policy_class = policyNetwork if algo == "td3" else squashedGaussianPolicy
-    return {
-        "Q1": QNetwork(env, hidden_sizes),
-        "Q2": QNetwork(env, hidden_sizes),
-        "pi": policy_class(env, hidden_sizes),
-    }
-
-
-def build_agent(algo, config, networks):
-    if algo == "ddpg":
-        return ddpg_agent(config, networks["Q"], networks["pi"])
-    agent_class = {"td3": td3_agent, "sac": sac_agent, "crossq": crossq_agent}[algo]
-    return agent_class(config, networks["Q1"], networks["Q2"], networks["pi"])
 
 
 def parse_overrides(pairs):

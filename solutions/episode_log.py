@@ -9,9 +9,9 @@ from tqdm.auto import trange
 class EpisodeLog:
     """Iterate over it for `max_steps` steps; it sums rewards into episode returns as they come."""
 
-    def __init__(self, max_steps, name, config):
-        self.returns = []  # one return per finished episode
-        self.episode_return = 0.0
+    def __init__(self, max_steps, name, config, episode_return=0.0):
+        self.returns = []  # one return per episode finished during this call
+        self.episode_return = episode_return  # the rewards so far of the episode in progress
         self.print_episodes = not config["disable_episode_report"]
         self.progress = trange(int(max_steps), desc=name, disable=config["tqdm_disable"])
 

@@ -326,4 +326,5 @@ class pixel_ddpg_agent(ddpg_agent):
             features = self.Q.encoder(X)
         actor_loss = -self.Q.from_features(features, self.pi.from_features(features)).mean()
         gradient_step(self.pi_optimizer, actor_loss)  # the actor's head only: w ← w - Adam(∇_w L^π)
+        self.history.add(actor_loss=actor_loss.detach())
         return actor_loss.detach()

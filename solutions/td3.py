@@ -13,8 +13,8 @@ from copy import deepcopy
 import torch
 import torch.nn.functional as F
 
+from solutions import training
 from solutions.config import check_continuous_actions, read_config
-from solutions.episode_log import EpisodeLog
 from solutions.gradient_step import gradient_step
 from solutions.replay_buffer import ReplayBuffer
 
@@ -31,6 +31,7 @@ TD3_DEFAULTS = {
     "updates_per_step": 2,  # critic steps per environment step, the update-to-data ratio (see README)
     "clipped_double_q": True,  # min of the twin target critics (False: Q1' alone, for ablations)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
     "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar
     "disable_episode_report": True,  # False prints one line per finished episode
@@ -62,6 +63,7 @@ class td3_agent:
         self.env_steps = 0  # counted across calls to `train`
         self.critic_updates = 0  # counts critic steps, to delay the actor and target updates
         self.episode_returns = []
+        self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
 
     def action_bounds(self):
         return self.pi.action_bias - self.pi.action_scale, self.pi.action_bias + self.pi.action_scale
@@ -84,8 +86,10 @@ class td3_agent:
     def critic_step(self, X, A, R, Y, D):
         """One gradient step on L(θ1, θ2) = mean (Q(s, a; θ1) - y)² + mean (Q(s, a; θ2) - y)²."""
         target_q = self.critic_target(R, Y, D)
-        critic_loss = F.mse_loss(self.Q1(X, A), target_q) + F.mse_loss(self.Q2(X, A), target_q)
+        q1 = self.Q1(X, A)
+        critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(self.Q2(X, A), target_q)
         gradient_step(self.Q_optimizer, critic_loss)  # (θ1, θ2) ← (θ1, θ2) - Adam(∇ L)
+        self.history.add(critic_loss=critic_loss.detach(), mean_q=q1.detach().mean())
         self.critic_updates += 1
         return critic_loss.detach()
 
@@ -94,6 +98,7 @@ class td3_agent:
         actor_loss = -self.Q1(X, self.pi(X)).mean()
         # Only ∇_w L^π: the gradient passes through Q1 to the action, no gradient is computed for θ1.
         gradient_step(self.pi_optimizer, actor_loss)  # w ← w - Adam(∇_w L^π)
+        self.history.add(actor_loss=actor_loss.detach())
         return actor_loss.detach()
 
     @torch.no_grad()
@@ -122,38 +127,9 @@ class td3_agent:
     def train(self, env, max_steps):
         """Run `max_steps` environment steps, learning as it goes; return the episode returns.
 
-        Ctrl-C stops training cleanly: the networks keep what they learned and the returns of the
-        finished episodes are returned (and stay in `agent.episode_returns`).
+        The loop is `solutions/training.py`, the same for every agent: random actions for the
+        first `learning_starts` steps, then `explore`, `updates_per_step` calls of `update` per
+        step, Ctrl-C safe; a second call continues the episode in progress without a new warm-up.
         """
         check_continuous_actions(env, "td3_agent")
-        if self.env_steps == 0:  # seed once: a later call continues the same random streams
-            env.action_space.seed(self.config["seed"])
-            state, _ = env.reset(seed=self.config["seed"])
-        else:
-            state, _ = env.reset()
-        log = EpisodeLog(max_steps, "TD3", self.config)
-        self.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
-        try:
-            for _ in log:
-                if self.env_steps < self.learning_starts:
-                    action = env.action_space.sample()
-                else:
-                    action = self.explore(state)
-                next_state, reward, terminated, truncated, _ = env.step(action)
-                # Only `terminated` is stored: a time-limit truncation does not end the MDP.
-                self.memory.append(state, action, reward, next_state, terminated)
-                self.env_steps += 1
-                log.add(reward)
-                if self.env_steps >= self.learning_starts:
-                    for _ in range(self.updates_per_step):
-                        self.update()
-                if terminated or truncated:
-                    log.end_episode(len(self.memory))
-                    state, _ = env.reset()
-                else:
-                    state = next_state
-        except KeyboardInterrupt:
-            log.stopped_by_user()
-        finally:
-            log.close()
-        return self.episode_returns
+        return training.train(self, env, max_steps, "TD3")

@@ -9,7 +9,8 @@ import gymnasium as gym
 import pytest
 import torch
 
-from solutions.cli import build_networks, load_checkpoint, main, save_checkpoint
+from solutions.agents import build_networks
+from solutions.cli import load_checkpoint, main, save_checkpoint
 from solutions.evaluation import evaluate, record_video
 
 
