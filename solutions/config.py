@@ -6,13 +6,14 @@ names the key and the closest known one.
 """
 
 import difflib
+from types import MappingProxyType
 
 import gymnasium as gym
 import numpy as np
 
 
 def read_config(config, defaults, agent_name):
-    """Return `defaults` updated with `config`; raise ValueError on a key that is not in `defaults`."""
+    """Return `defaults` updated with `config`, read-only; raise ValueError on a key not in `defaults`."""
     for key in config:
         if key not in defaults:
             close = difflib.get_close_matches(str(key), defaults, n=1, cutoff=0.5)
@@ -21,7 +22,8 @@ def read_config(config, defaults, agent_name):
                 f"{agent_name} does not know the config key '{key}'.{hint} "
                 f"Known keys: {', '.join(sorted(defaults))}."
             )
-    return {**defaults, **config}
+    # Read-only: an agent reads its config once, in __init__; a change later would go unseen.
+    return MappingProxyType({**defaults, **config})
 
 
 def check_continuous_actions(env, agent_name):

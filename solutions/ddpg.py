@@ -41,6 +41,7 @@ class ddpg_agent:
         self.tau = self.config["tau"]
         self.batch_size = int(self.config["batch_size"])
         self.updates_per_step = int(self.config["updates_per_step"])
+        self.exploration_noise = self.config["exploration_noise"]
         # Learning needs at least one batch in the buffer.
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
 
@@ -60,8 +61,7 @@ class ddpg_agent:
         self.ou_noise = None
         if self.config["noise_type"] == "ou":
             action_dim = self.pi.action_scale.shape[0]
-            std = self.config["exploration_noise"]
-            self.ou_noise = OrnsteinUhlenbeckNoise(action_dim, std, device=self.device)
+            self.ou_noise = OrnsteinUhlenbeckNoise(action_dim, self.exploration_noise, device=self.device)
         self.env_steps = 0  # counted across calls to `train`, so that a second call does not warm up again
         self.episode_returns = []
         self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
@@ -106,7 +106,7 @@ class ddpg_agent:
         """a = clip(π_w(s) + action_scale · ε, low, high), ε Gaussian N(0, σ²) or Ornstein-Uhlenbeck."""
         action = self.pi(torch.as_tensor(state, dtype=torch.float32, device=self.device))
         if self.ou_noise is None:
-            noise = self.config["exploration_noise"] * torch.randn_like(action)
+            noise = self.exploration_noise * torch.randn_like(action)
         else:
             noise = self.ou_noise.sample()
         low = self.pi.action_bias - self.pi.action_scale
@@ -125,11 +125,6 @@ class ddpg_agent:
         self.soft_update()
 
     def train(self, env, max_steps):
-        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
-
-        The loop is `solutions/training.py`, the same for every agent: random actions for the
-        first `learning_starts` steps, then `explore`, `updates_per_step` calls of `update` per
-        step, Ctrl-C safe; a second call continues the episode in progress without a new warm-up.
-        """
+        """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
         check_continuous_actions(env, "ddpg_agent")
         return training.train(self, env, max_steps, "DDPG")

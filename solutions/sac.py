@@ -59,10 +59,10 @@ class sac_agent:
         action_dim = self.pi.action_scale.shape[0]
         target_entropy = self.config["target_entropy"]
         self.target_entropy = -float(action_dim) if target_entropy is None else float(target_entropy)
-        self.log_alpha = torch.tensor(
-            math.log(self.config["alpha"]), device=self.device, requires_grad=self.config["learn_alpha"]
-        )
-        if self.config["learn_alpha"]:
+        self.learn_alpha = self.config["learn_alpha"]
+        log_alpha = math.log(self.config["alpha"])
+        self.log_alpha = torch.tensor(log_alpha, device=self.device, requires_grad=self.learn_alpha)
+        if self.learn_alpha:
             self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=self.config["alpha_learning_rate"])
 
         self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
@@ -134,16 +134,11 @@ class sac_agent:
         X, A, R, Y, D = self.memory.sample(self.batch_size)
         self.critic_step(X, A, R, Y, D)
         log_prob = self.actor_step(X)
-        if self.config["learn_alpha"]:
+        if self.learn_alpha:
             self.temperature_step(log_prob)
         self.soft_update()
 
     def train(self, env, max_steps):
-        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
-
-        The loop is `solutions/training.py`, the same for every agent: random actions for the
-        first `learning_starts` steps, then `explore`, `updates_per_step` calls of `update` per
-        step, Ctrl-C safe; a second call continues the episode in progress without a new warm-up.
-        """
+        """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
         check_continuous_actions(env, "sac_agent")
         return training.train(self, env, max_steps, "SAC")

@@ -127,10 +127,10 @@ class sac_discrete_agent:
         # target is a fraction of it: with 0.98 (the paper's choice) α diverges on CartPole (see
         # the module docstring).
         self.target_entropy = self.config["target_entropy_ratio"] * math.log(self.pi.n_actions)
-        self.log_alpha = torch.tensor(
-            math.log(self.config["alpha"]), device=self.device, requires_grad=self.config["learn_alpha"]
-        )
-        if self.config["learn_alpha"]:
+        self.learn_alpha = self.config["learn_alpha"]
+        log_alpha = math.log(self.config["alpha"])
+        self.log_alpha = torch.tensor(log_alpha, device=self.device, requires_grad=self.learn_alpha)
+        if self.learn_alpha:
             self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=self.config["alpha_learning_rate"])
 
         # The buffer stores the action index as a float (exact for any realistic n); the agent
@@ -207,16 +207,11 @@ class sac_discrete_agent:
         X, A, R, Y, D = self.memory.sample(self.batch_size)
         self.critic_step(X, A, R, Y, D)
         entropy = self.actor_step(X)
-        if self.config["learn_alpha"]:
+        if self.learn_alpha:
             self.temperature_step(entropy)
         self.soft_update()
 
     def train(self, env, max_steps):
-        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
-
-        The loop is `solutions/training.py`, the same for every agent: random actions for the
-        first `learning_starts` steps, then `explore`, `updates_per_step` calls of `update` per
-        step, Ctrl-C safe; a second call continues the episode in progress without a new warm-up.
-        """
+        """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
         check_discrete_actions(env, "sac_discrete_agent")
         return training.train(self, env, max_steps, "SAC (discrete)")

@@ -46,6 +46,10 @@ class td3_agent:
         self.batch_size = int(self.config["batch_size"])
         self.policy_update_freq = int(self.config["policy_update_freq"])
         self.updates_per_step = int(self.config["updates_per_step"])
+        self.exploration_noise = self.config["exploration_noise"]
+        self.action_noise_scale = self.config["action_noise_scale"]
+        self.action_noise_clip = self.config["action_noise_clip"]
+        self.clipped_double_q = self.config["clipped_double_q"]
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
 
         self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
@@ -73,12 +77,12 @@ class td3_agent:
         with torch.no_grad():  # y is a fixed label: no gradient flows into the target networks
             next_action = self.pi_target(Y)
             # ε ~ clip(N(0, σ̃²), -c, c), in units of the action half-range, then ã' is kept in bounds.
-            clip = self.config["action_noise_clip"]
-            noise = (torch.randn_like(next_action) * self.config["action_noise_scale"]).clamp(-clip, clip)
+            clip = self.action_noise_clip
+            noise = (torch.randn_like(next_action) * self.action_noise_scale).clamp(-clip, clip)
             next_action = (next_action + noise * self.pi.action_scale).clamp(*self.action_bounds())
             # Clipped double Q: the smaller of the two estimates counters overestimation.
             next_q = self.Q1_target(Y, next_action)
-            if self.config["clipped_double_q"]:
+            if self.clipped_double_q:
                 next_q = torch.min(next_q, self.Q2_target(Y, next_action))
             # (1 - terminated): no future after a terminal state; a truncated s' keeps its value.
             return R + self.gamma * (1 - D) * next_q
@@ -113,7 +117,7 @@ class td3_agent:
     def explore(self, state):
         """a = clip(π_w(s) + ε, low, high) with ε ~ N(0, (σ · action_scale)²)."""
         action = self.pi(torch.as_tensor(state, dtype=torch.float32, device=self.device))
-        noise = self.config["exploration_noise"] * self.pi.action_scale * torch.randn_like(action)
+        noise = self.exploration_noise * self.pi.action_scale * torch.randn_like(action)
         return (action + noise).clamp(*self.action_bounds()).cpu().numpy()
 
     def update(self):
@@ -125,11 +129,6 @@ class td3_agent:
             self.soft_update()
 
     def train(self, env, max_steps):
-        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
-
-        The loop is `solutions/training.py`, the same for every agent: random actions for the
-        first `learning_starts` steps, then `explore`, `updates_per_step` calls of `update` per
-        step, Ctrl-C safe; a second call continues the episode in progress without a new warm-up.
-        """
+        """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
         check_continuous_actions(env, "td3_agent")
         return training.train(self, env, max_steps, "TD3")

@@ -52,7 +52,7 @@ class History(dict):
         """Append one row: the given scalars, updates per second, and the window's mean of each tensor."""
         now, updates_then = self.clock
         self.clock = (time.perf_counter(), self.updates)
-        row = {"updates": self.updates, **scalars,
+        row = {**scalars, "updates": self.updates,
                "updates_per_second": (self.updates - updates_then) / max(self.clock[0] - now, 1e-9)}
         names = list(self.pending)
         if names:  # one conversion, hence one host sync, for the whole window
@@ -60,21 +60,24 @@ class History(dict):
             row.update(zip(names, means.tolist()))
         self.pending = {}
         rows_so_far = len(self["updates"]) if "updates" in self else 0
-        for name in row.keys() - self.keys():  # a column that appears late starts with NaN
-            self[name] = [math.nan] * rows_so_far
+        for name in row:
+            if name not in self:  # a column that appears late starts with NaN
+                self[name] = [math.nan] * rows_so_far
         for name, column in self.items():
-            column.append(float(row.get(name, math.nan)))
+            column.append(row.get(name, math.nan))
 
 
 def train(agent, env, max_steps, name):
     """Run `max_steps` environment steps of `agent` on `env`, learning as it goes.
 
-    Returns the returns of the episodes that ended during this call (also in
-    `agent.episode_returns`). Ctrl-C stops training cleanly: the networks keep what they learned.
+    Returns the returns of the episodes that ended during this call (also in `agent.episode_returns`;
+    the environment step at which each ended is in `agent.episode_end_steps`). Ctrl-C stops training
+    cleanly: the networks keep what they learned.
     """
     state, episode_return = start_or_continue_episode(agent, env)
     log = EpisodeLog(max_steps, name, agent.config, episode_return)
     agent.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
+    agent.episode_end_steps = log.end_steps  # env_steps at the end of each: the x-axis of a learning curve
     history = agent.history
     history.start()
     try:
@@ -98,7 +101,7 @@ def train(agent, env, max_steps, name):
                     if history.updates % history.every == 0:
                         history.record(env_steps=agent.env_steps, episodes=history.episodes)
             if state is None:
-                log.end_episode(len(agent.memory))
+                log.end_episode(len(agent.memory), agent.env_steps)
                 history.episodes += 1
                 if hasattr(agent, "reset_noise"):
                     agent.reset_noise()
