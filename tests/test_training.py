@@ -89,3 +89,61 @@ def test_a_step_called_outside_train_records_nothing():
     X = torch.randn(8, 3)
     agent.actor_step(X)
     assert agent.history.pending == {} and dict(agent.history) == {}
+
+
+def test_make_agent_builds_every_algorithm_by_name():
+    import gymnasium as gym
+
+    from solutions.agents import ALGOS
+
+    assert ALGOS == ["ddpg", "td3", "sac", "crossq", "sac_discrete"]
+    for algo in ALGOS:
+        env = gym.make("CartPole-v1") if algo == "sac_discrete" else make_toy_env()
+        agent = make_agent(algo, env, {"tqdm_disable": True, "delay_learning": 40, "batch_size": 16}, (8,))
+        assert type(agent).__name__ == f"{algo}_agent" and agent.pi is agent.networks["pi"]
+        assert len(agent.train(env, 60)) >= 1 and agent.history.updates == 21 * agent.updates_per_step
+    with pytest.raises(ValueError, match="unknown algorithm 'ppo'; choose one of ddpg, td3"):
+        make_agent("ppo", make_toy_env())
+
+
+def test_the_config_cannot_be_changed_after_the_agent_is_built():
+    agent = make_agent("td3", make_toy_env(), {"tqdm_disable": True}, (8,))
+    with pytest.raises(TypeError):
+        agent.config["exploration_noise"] = 0.5  # the agent read it in __init__: a change would go unseen
+
+
+def test_plot_history_draws_each_diagnostic_against_environment_steps():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from solutions.evaluation import plot_history
+
+    agent, _ = trained("sac", [300], {"history_every": 50})
+    axes = plot_history(agent.history)
+    labels = [ax.get_ylabel() for ax in axes if ax.get_visible()]
+    assert labels == ["critic loss", "mean Q(s, a) on the batch", "actor loss", "temperature α",
+                      "policy entropy (nats)", "updates per second"]
+    x, y = axes[1].lines[0].get_data()
+    assert list(x) == agent.history["env_steps"] and list(y) == agent.history["mean_q"]
+    assert axes[0].get_xlabel() == "environment steps"
+
+
+def test_learning_curve_against_steps_with_evaluations_and_several_seeds():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from solutions.evaluation import plot_learning_curve
+
+    ax = plot_learning_curve([1.0, 2.0, 3.0], window=1, steps=[10, 30, 60], evaluations=[(30, 5.0), (60, 7.0)])
+    assert ax.get_xlabel() == "environment steps"
+    assert list(ax.lines[0].get_xdata()) == [10, 30, 60]
+    assert [tuple(point) for point in ax.lines[2].get_xydata()] == [(30, 5.0), (60, 7.0)]
+    # two seeds whose episodes end at different steps: read at common steps, from 20 to 60
+    ax = plot_learning_curve([[0.0, 2.0], [2.0, 4.0, 6.0]], window=1, steps=[[20, 60], [10, 40, 70]],
+                             evaluations=[[(50, 1.0)], [(50, 3.0)]])
+    x, mean = ax.lines[0].get_data()
+    assert x[0] == 20 and x[-1] == 60
+    assert mean[0] == pytest.approx((0.0 + (2.0 + 2.0 * 10 / 30)) / 2)  # seed 2 interpolated at step 20
+    band = ax.collections[0]
+    assert band is not None and ax.get_legend() is not None
+    assert ax.containers[0].lines[0].get_ydata()[0] == pytest.approx(2.0)  # mean of the two evaluations
