@@ -7,6 +7,8 @@ algorithm is added once. `build_networks` gives the networks by the names the ag
 gives them (the names a checkpoint stores them under); `build_agent` hands them to the agent.
 """
 
+import gymnasium as gym
+
 from solutions.crossq import crossq_agent, crossQNetwork
 from solutions.ddpg import ddpg_agent
 from solutions.networks import QNetwork, policyNetwork
@@ -34,6 +36,10 @@ def check_algo(algo):
 def build_networks(algo, env, hidden_sizes=(256, 256)):
     """The networks of `algo` for `env`: {"Q", "pi"} for DDPG, {"Q1", "Q2", "pi"} for the others."""
     check_algo(algo)
+    discrete = isinstance(env.action_space, gym.spaces.Discrete)
+    if discrete != (algo == "sac_discrete"):
+        fix = "choose sac_discrete" if discrete else "choose ddpg, td3, sac or crossq"
+        raise TypeError(f"{algo} does not fit the action space {env.action_space}: {fix}.")
     critic, policy, _ = ALGORITHMS[algo]
     hidden_sizes = tuple(hidden_sizes)
     if algo == "ddpg":

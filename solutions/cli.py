@@ -86,6 +86,11 @@ def load_checkpoint(path):
 
 
 def train_command(args):
+    try:  # checked before training, not after: the event files are written at the end
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise SystemExit("error: the TensorBoard event files need the tensorboard package: "
+                         "pip install 'tensorboard>=2.14,<3'") from None
     if args.resume:
         checkpoint, agent, env, networks, run = resume(args)
         algo, env_id, hidden = checkpoint["algo"], checkpoint["env_id"], checkpoint["hidden_sizes"]
@@ -97,8 +102,8 @@ def train_command(args):
             config.setdefault("tqdm_disable", True)
         torch.manual_seed(args.seed)  # the networks' initial weights
         env = gym.make(env_id)
-        networks = build_networks(algo, env, tuple(hidden))
         try:
+            networks = build_networks(algo, env, tuple(hidden))
             agent = build_agent(algo, config, networks)
         except (ValueError, TypeError) as error:
             raise SystemExit(f"error: {error}") from None
@@ -121,7 +126,7 @@ def train_command(args):
     save_checkpoint(checkpoint_path, algo, env_id, agent.config, hidden, networks, run["episode_returns"], run_state)
     mean, report = evaluation_report(gym.make(env_id), networks["pi"], args.episodes, out)
     evaluations = [*run["evaluations"], (agent.env_steps, mean)]
-    write_metrics(out, agent.history, run, evaluations, start_step)
+    write_metrics(out, agent.history, run, evaluations, start_step, SummaryWriter)
     label = f"{algo.upper()} on {env_id}"
     ax = plot_learning_curve(run["episode_returns"], label=label, steps=run["episode_end_steps"],
                              evaluations=evaluations)
@@ -167,15 +172,13 @@ def train_until(agent, env, policy, env_id, algo, args, run):
     print(f"evaluated mean return {mean:.1f} after {agent.env_steps} environment steps")
 
 
-def write_metrics(out, history, run, evaluations, start_step):
+def write_metrics(out, history, run, evaluations, start_step, SummaryWriter):
     """metrics.csv (the whole history, one row per record) and TensorBoard events of this call's steps."""
     columns = list(history)
     with open(out / "metrics.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(columns)
         writer.writerows(zip(*(history[name] for name in columns)))
-    from torch.utils.tensorboard import SummaryWriter  # imported here: only training writes events
-
     with SummaryWriter(log_dir=str(out)) as events:  # tags as CleanRL's: losses/..., charts/...
         for i, step in enumerate(history.get("env_steps", [])):
             if step > start_step:

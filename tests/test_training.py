@@ -147,3 +147,12 @@ def test_learning_curve_against_steps_with_evaluations_and_several_seeds():
     band = ax.collections[0]
     assert band is not None and ax.get_legend() is not None
     assert ax.containers[0].lines[0].get_ydata()[0] == pytest.approx(2.0)  # mean of the two evaluations
+
+
+def test_an_algorithm_that_does_not_fit_the_action_space_is_refused_by_name():
+    import gymnasium as gym
+
+    with pytest.raises(TypeError, match="sac_discrete does not fit the action space Box.*choose ddpg, td3"):
+        make_agent("sac_discrete", make_toy_env())
+    with pytest.raises(TypeError, match="td3 does not fit the action space Discrete.*choose sac_discrete"):
+        make_agent("td3", gym.make("CartPole-v1"))
