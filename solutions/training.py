@@ -42,11 +42,12 @@ class History(dict):
                 self.pending.setdefault(name, []).append(value)
 
     def start(self):
-        self.recording, self.pending = True, {}
+        """Record from now on; a window that a previous call left open goes on (its rate restarts)."""
+        self.recording = True
         self.clock = (time.perf_counter(), self.updates)
 
     def stop(self):
-        self.recording, self.pending = False, {}
+        self.recording = False
 
     def record(self, **scalars):
         """Append one row: the given scalars, updates per second, and the window's mean of each tensor."""

@@ -30,6 +30,9 @@ def test_train_in_chunks_continues_the_episode_and_equals_one_call(algo):
     assert len(whole_returns) == 10 and chunked_returns == whole_returns
     assert all(torch.equal(a, b) for a, b in zip(whole.pi.parameters(), chunked.pi.parameters()))
     assert chunked.env_steps == 300 and len(chunked.memory) == 300
+    # the same diagnostics too (a window of 100 updates may span two calls), but for the timing
+    for name in set(whole.history) - {"updates_per_second"}:
+        assert chunked.history[name] == whole.history[name], name
 
 
 def test_an_episode_split_between_two_calls_counts_all_its_rewards():
