@@ -1,11 +1,14 @@
-"""What recording the diagnostics (agent.history) costs: training time with and without it, side by side.
+"""What recording the diagnostics (agent.history) costs: update time with and without it, side by side.
 
 "Without" is the same agent class with its `self.history.add(...)` lines removed from the source
-(so that the tensors they record, mean Q, entropy, α, are not computed either); the training loop
-still counts updates. Both variants train the same seed, the same number of steps, in alternating
-rounds of one process, one thread; the ratio of their CPU times is the overhead.
+(so that the tensors they record, mean Q, entropy, α, are not computed either). Both agents are
+built with the same seed and fill their replay buffers with the same warm-up; then they take
+updates in alternating blocks of `--block` updates, each update followed by the training loop's
+book-keeping (count, and every 100 updates `history.record`, which converts the window to numbers).
+The overhead is the median over the pairs of blocks of (CPU time with) / (CPU time without): an
+upper bound of its share of training time, which also includes the environment steps.
 
-    python benchmarks/history_overhead.py --steps 1500 --rounds 3
+    python benchmarks/history_overhead.py --pairs 15 --block 100
 
 writes benchmarks/results/history_overhead.json and .md.
 """
@@ -15,6 +18,7 @@ import inspect
 import json
 import platform
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,6 +31,7 @@ from solutions.agents import ALGORITHMS, build_networks
 
 ENV_ID = "InvertedPendulum-v5"
 MODULES = {"ddpg": ddpg, "td3": td3, "sac": sac, "crossq": crossq, "sac_discrete": sac_discrete}
+WARM_UP = 1000
 
 
 def without_recording(algo):
@@ -39,51 +44,70 @@ def without_recording(algo):
     return namespace[ALGORITHMS[algo][2].__name__]
 
 
-def cpu_seconds(agent_class, algo, steps, config):
+def warmed_up_agent(agent_class, algo):
     torch.manual_seed(0)
     env = gym.make(ENV_ID)
     networks = build_networks(algo, env)
+    config = {"seed": 0, "tqdm_disable": True, "delay_learning": WARM_UP + 1}
     agent = (agent_class(config, networks["Q"], networks["pi"]) if algo == "ddpg"
              else agent_class(config, networks["Q1"], networks["Q2"], networks["pi"]))
+    agent.train(env, WARM_UP)  # random actions into the buffer, no update yet
+    agent.history.start()  # record, as `train` does while it runs
+    return agent
+
+
+def block_seconds(agent, updates):
+    """CPU time of `updates` updates with the training loop's book-keeping after each."""
+    history = agent.history
     start = time.process_time()
-    agent.train(env, steps)
-    return time.process_time() - start, agent
+    for _ in range(updates):
+        agent.update()
+        history.updates += 1
+        if history.updates % history.every == 0:
+            history.record(env_steps=agent.env_steps, episodes=history.episodes)
+    return time.process_time() - start
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=1500, help="environment steps per run")
-    parser.add_argument("--delay", type=int, default=500, help="warm-up steps (delay_learning)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=15, help="pairs of alternating blocks")
+    parser.add_argument("--block", type=int, default=100, help="updates per block")
     parser.add_argument("--algos", nargs="+", default=["ddpg", "td3", "sac", "crossq"])
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    config = {"seed": 0, "tqdm_disable": True, "delay_learning": args.delay}
     rows = []
     for algo in args.algos:
-        variants = {"recorded": ALGORITHMS[algo][2], "unrecorded": without_recording(algo)}
-        times = {name: [] for name in variants}
-        for _ in range(args.rounds):
-            for name, agent_class in variants.items():
-                seconds, agent = cpu_seconds(agent_class, algo, args.steps, config)
-                times[name].append(seconds)
-                if name == "recorded":
-                    updates, records = agent.history.updates, len(agent.history["updates"])
-        best = {name: min(values) for name, values in times.items()}
-        rows.append({"algo": algo, "updates": updates, "records": records, **{f"{k}_s": v for k, v in times.items()},
-                     "ratio": best["recorded"] / best["unrecorded"]})
-        print(f"{algo:6s} recorded {best['recorded']:6.2f} s, unrecorded {best['unrecorded']:6.2f} s, "
-              f"ratio {rows[-1]['ratio']:.4f}", flush=True)
+        recorded = warmed_up_agent(ALGORITHMS[algo][2], algo)
+        unrecorded = warmed_up_agent(without_recording(algo), algo)
+        block_seconds(recorded, args.block)  # a first block each, untimed: allocations, caches
+        block_seconds(unrecorded, args.block)
+        ratios, times = [], {"recorded": [], "unrecorded": []}
+        for _ in range(args.pairs):
+            times["recorded"].append(block_seconds(recorded, args.block))
+            times["unrecorded"].append(block_seconds(unrecorded, args.block))
+            ratios.append(times["recorded"][-1] / times["unrecorded"][-1])
+        rows.append({"algo": algo, "records": len(recorded.history["updates"]), "ratio": statistics.median(ratios),
+                     "ratio_quartiles": statistics.quantiles(ratios, n=4)[::2],
+                     **{f"{name}_ms_per_update": 1000 * statistics.median(values) / args.block
+                        for name, values in times.items()}})
+        print(f"{algo:6s} median ratio {rows[-1]['ratio']:.4f} (quartiles {rows[-1]['ratio_quartiles'][0]:.4f}"
+              f"-{rows[-1]['ratio_quartiles'][1]:.4f})", flush=True)
+        write_results(rows, args)  # after each agent: a run stopped early keeps what it measured
+
+
+def write_results(rows, args):
     results = Path(__file__).parent / "results"
-    setting = (f"{platform.machine()}, 1 thread, torch {torch.__version__}; {ENV_ID}, {args.steps} steps "
-               f"({args.delay} warm-up), hidden [256, 256], history_every 100; best CPU time of {args.rounds} "
-               "alternating rounds")
+    setting = (f"{platform.machine()}, 1 thread, torch {torch.__version__}; {ENV_ID}, hidden [256, 256], "
+               f"default configs, history_every 100; {args.pairs} alternating pairs of {args.block}-update "
+               "blocks, CPU time")
     (results / "history_overhead.json").write_text(json.dumps({"setting": setting, "rows": rows}, indent=2) + "\n")
     lines = [f"Command: `python {' '.join(['benchmarks/history_overhead.py', *sys.argv[1:]])}`", "", setting + ".", "",
-             "| agent | updates | records | with history (s) | without (s) | ratio |", "|---|---|---|---|---|---|"]
+             "| agent | ms per update, with history | without | ratio (median of pairs) | quartiles |",
+             "|---|---|---|---|---|"]
     for row in rows:
-        lines.append(f"| {row['algo']} | {row['updates']} | {row['records']} | {min(row['recorded_s']):.2f} | "
-                     f"{min(row['unrecorded_s']):.2f} | {row['ratio']:.3f} |")
+        low, high = row["ratio_quartiles"]
+        lines.append(f"| {row['algo']} | {row['recorded_ms_per_update']:.2f} | {row['unrecorded_ms_per_update']:.2f} "
+                     f"| {row['ratio']:.3f} | {low:.3f}-{high:.3f} |")
     (results / "history_overhead.md").write_text("\n".join(lines) + "\n")
 
 
