@@ -6,9 +6,10 @@
   step counts), by attribute name; other tensors such as SAC's log α; the OU noise's state;
 - the counters: environment steps, updates, critic updates, episodes, and the history so far;
 - the random streams: torch's, the environment's and its action space's;
-- the episode in progress: its last observation and return so far, the time limit's step count,
-  and, for a MuJoCo environment, the simulator's integration state (positions, velocities,
-  warm start), so that the resumed run takes the very step the uninterrupted one would have;
+- for a MuJoCo environment, the episode in progress: its last observation and return so far, the
+  time limit's step count and the simulator's integration state (positions, velocities, warm
+  start), so that the resumed run takes the very step the uninterrupted one would have (any other
+  environment starts a new episode on resume);
 - with `with_buffer`, the replay buffer's filled rows.
 
 `restore_training_state(agent, env, state)` puts them back into a freshly built agent of the same
@@ -38,7 +39,8 @@ def training_state(agent, env, with_buffer=False):
     if getattr(agent, "ou_noise", None) is not None:
         state["ou_noise"] = agent.ou_noise.state.clone()
     unfinished = getattr(agent, "unfinished_episode", None)
-    if unfinished is not None and unfinished[0] is env:
+    # Only a simulator whose state is saved can continue its episode; any other starts a new one.
+    if unfinished is not None and unfinished[0] is env and "mujoco" in state["environment"]:
         state["episode"] = {"state": torch.as_tensor(np.asarray(unfinished[1])), "return": float(unfinished[2])}
     if with_buffer and agent.memory.storage is not None:
         size = len(agent.memory)
@@ -114,7 +116,7 @@ def restore_environment(env, state):
     base.np_random.bit_generator.state = state["np_random"]
     env.action_space.np_random.bit_generator.state = state["action_space"]
     limit = time_limit(env)
-    if limit is not None and "elapsed_steps" in state:
+    if limit is not None and "mujoco" in state:  # the episode in progress goes on
         limit._elapsed_steps = state["elapsed_steps"]
     if "mujoco" in state:
         import mujoco
