@@ -27,7 +27,7 @@ import matplotlib
 import numpy as np
 import torch
 
-from solutions.cli import build_agent, build_networks
+from solutions.agents import build_agent, build_networks
 from solutions.evaluation import evaluate
 
 matplotlib.use("Agg")

@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from solutions.cli import build_agent, build_networks
+from solutions.agents import build_agent, build_networks
 from solutions.evaluation import evaluate
 
 ENV_ID = "InvertedPendulum-v5"

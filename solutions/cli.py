@@ -3,15 +3,23 @@
     python -m solutions train --algo td3 --env InvertedPendulum-v5 --steps 10000 --seed 0 --out runs/td3
     python -m solutions evaluate runs/td3/checkpoint.pt --episodes 10 --video
 
-`train` writes into --out: checkpoint.pt (the networks' weights and the config), learning_curve.png,
-evaluation.json (mean ± std over 10 episodes of the deterministic policy) and policy.mp4.
+    python -m solutions train --resume runs/td3/checkpoint.pt --steps 10000
+
+`train` writes into --out: checkpoint.pt (the networks' weights, the config, and what a resumed run
+needs: targets, optimizer states, α, counters, random states, the episode in progress, and with
+--save-buffer the replay buffer), metrics.csv and TensorBoard event files (the agent's history:
+losses, mean Q, α, entropy, updates per second, against environment steps), learning_curve.png
+(returns against environment steps, with the evaluations), evaluation.json (mean ± std over 10
+episodes of the deterministic policy) and policy.mp4.
 
 Every mistake on the command line is a one-line error before anything is written; an existing
-checkpoint is replaced only with --overwrite; a run that fails mid-way saves the networks it has.
+checkpoint is replaced only with --overwrite (resuming a run replaces its own); a run that fails
+mid-way saves the networks it has.
 """
 
 import argparse
 import ast
+import csv
 import difflib
 import json
 import math
@@ -22,45 +30,12 @@ import gymnasium as gym
 import torch
 from tqdm.auto import tqdm
 
-from solutions.crossq import CROSSQ_DEFAULTS, crossq_agent, crossQNetwork
-from solutions.ddpg import DDPG_DEFAULTS, ddpg_agent
+from solutions.agents import ALGOS, DEFAULTS, build_agent, build_networks
 from solutions.evaluation import evaluate, plot_learning_curve, record_video
-from solutions.networks import QNetwork, policyNetwork
-from solutions.sac import SAC_DEFAULTS, sac_agent
-from solutions.sac_policy import squashedGaussianPolicy
-from solutions.td3 import TD3_DEFAULTS, td3_agent
+from solutions.training_state import restore_training_state, training_state
 from solutions.validation import expected_value, value_fits
 
 CHECKPOINT_FORMAT = "solutions-checkpoint-v1"
-
-
-ALGOS = ["ddpg", "td3", "sac", "crossq"]
-DEFAULTS = {"ddpg": DDPG_DEFAULTS, "td3": TD3_DEFAULTS, "sac": SAC_DEFAULTS, "crossq": CROSSQ_DEFAULTS}
-
-
-def build_networks(algo, env, hidden_sizes):
-    """The networks each agent takes, by the names its constructor gives them."""
-    if algo == "ddpg":
-        return {"Q": QNetwork(env, hidden_sizes), "pi": policyNetwork(env, hidden_sizes)}
-    if algo == "crossq":  # batch-norm critics, SAC's policy
-        return {
-            "Q1": crossQNetwork(env, hidden_sizes),
-            "Q2": crossQNetwork(env, hidden_sizes),
-            "pi": squashedGaussianPolicy(env, hidden_sizes),
-        }
-    policy_class = policyNetwork if algo == "td3" else squashedGaussianPolicy
-    return {
-        "Q1": QNetwork(env, hidden_sizes),
-        "Q2": QNetwork(env, hidden_sizes),
-        "pi": policy_class(env, hidden_sizes),
-    }
-
-
-def build_agent(algo, config, networks):
-    if algo == "ddpg":
-        return ddpg_agent(config, networks["Q"], networks["pi"])
-    agent_class = {"td3": td3_agent, "sac": sac_agent, "crossq": crossq_agent}[algo]
-    return agent_class(config, networks["Q1"], networks["Q2"], networks["pi"])
 
 
 def parse_overrides(pairs, defaults):
@@ -124,7 +99,7 @@ def check_can_write(checkpoint, overwrite):
         )
 
 
-def save_after_failure(checkpoint, args, agent, networks, error):
+def save_after_failure(checkpoint, algo, env_id, hidden, agent, networks, episode_returns, error):
     """The one-line error of a run that failed mid-way, after saving its networks if they are finite."""
     message = "error: stopped by Ctrl-C" if isinstance(error, KeyboardInterrupt) else f"error: {first_line(error)}"
     if agent.env_steps == 0:
@@ -134,20 +109,22 @@ def save_after_failure(checkpoint, args, agent, networks, error):
     if not finite:
         return f"{message} (not saved: the networks hold non-finite weights)"
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(checkpoint, args.algo, args.env, agent.config, args.hidden, networks, agent.episode_returns)
+    save_checkpoint(checkpoint, algo, env_id, agent.config, hidden, networks, episode_returns)
     return f"{message} (the networks after {agent.env_steps} steps are saved in {checkpoint})"
 
 
-def save_checkpoint(path, algo, env_id, config, hidden_sizes, networks, episode_returns):
+def save_checkpoint(path, algo, env_id, config, hidden_sizes, networks, episode_returns, run=None):
+    """Write the networks and config; `run` (see `run_record`) adds what a resumed run needs."""
     torch.save(
         {
             "format": CHECKPOINT_FORMAT,
             "algo": algo,
             "env_id": env_id,
-            "config": config,
+            "config": dict(config),
             "hidden_sizes": list(hidden_sizes),
             "networks": {name: net.state_dict() for name, net in networks.items()},
             "episode_returns": [float(r) for r in episode_returns],
+            **({"run": run} if run is not None else {}),
         },
         path,
     )
@@ -199,67 +176,132 @@ def architecture_mismatch(networks, saved):
 
 def train_command(args):
     # Every check that can fail comes before the first step and the first file written.
+    try:  # the event files are written at the end: a missing package is said now, not then
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise SystemExit("error: the TensorBoard event files need the tensorboard package: "
+                         "pip install 'tensorboard>=2.14,<3'") from None
     check_train_args(args)
-    out = Path(args.out or f"runs/{args.algo}-{args.env}-seed{args.seed}")
-    checkpoint = out / "checkpoint.pt"
-    check_can_write(checkpoint, args.overwrite)
-    config = {**parse_overrides(args.set, DEFAULTS[args.algo]), "seed": args.seed}
-    torch.manual_seed(args.seed)  # the networks' initial weights
-    env = make_env(args.env)
-    try:
-        networks = build_networks(args.algo, env, tuple(args.hidden))
-        agent = build_agent(args.algo, config, networks)
-    except (ValueError, TypeError) as error:
-        raise SystemExit(f"error: {error}") from None
+    if args.resume:
+        checkpoint, agent, env, networks, run = resume(args)
+        algo, env_id, hidden = checkpoint["algo"], checkpoint["env_id"], checkpoint["hidden_sizes"]
+        out = Path(args.out or Path(args.resume).parent)
+    else:
+        algo, env_id, hidden = args.algo, args.env, args.hidden
+        out = Path(args.out or f"runs/{algo}-{env_id}-seed{args.seed}")
+    checkpoint_path = out / "checkpoint.pt"
+    if not (args.resume and checkpoint_path.resolve() == Path(args.resume).resolve()):
+        check_can_write(checkpoint_path, args.overwrite)  # resuming a run replaces its own checkpoint
+    if not args.resume:
+        config = {**parse_overrides(args.set, DEFAULTS[algo]), "seed": args.seed}
+        if args.target_return is not None:  # one progress bar for the whole run instead of one per chunk
+            config.setdefault("tqdm_disable", True)
+        torch.manual_seed(args.seed)  # the networks' initial weights
+        env = make_env(env_id)
+        try:
+            networks = build_networks(algo, env, tuple(hidden))
+            agent = build_agent(algo, config, networks)
+        except (ValueError, TypeError) as error:
+            raise SystemExit(f"error: {error}") from None
+        run = {"episode_returns": [], "episode_end_steps": [], "evaluations": []}
+    start_step = agent.env_steps
     try:
         if args.target_return is None:
-            episode_returns = agent.train(env, args.steps)
+            agent.train(env, args.steps)
+            add_episodes(run, agent)
         else:
-            episode_returns = train_until(agent, env, networks["pi"], args)
+            train_until(agent, env, networks["pi"], env_id, algo, args, run)
     except (Exception, KeyboardInterrupt) as error:  # a NaN from the env, a simulator error, Ctrl-C in an
         # evaluation between chunks: keep what was learned (Ctrl-C inside `train` returns normally)
-        raise SystemExit(save_after_failure(checkpoint, args, agent, networks, error)) from None
+        message = save_after_failure(checkpoint_path, algo, env_id, hidden, agent, networks,
+                                     run["episode_returns"], error)
+        raise SystemExit(message) from None
 
     out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(checkpoint, args.algo, args.env, agent.config, args.hidden, networks, episode_returns)
-    plot_learning_curve(episode_returns, label=f"{args.algo.upper()} on {args.env}").figure.savefig(
-        out / "learning_curve.png", dpi=100, bbox_inches="tight"
-    )
-    report = evaluation_report(env, networks["pi"], args.episodes, out)
-    lines = [f"checkpoint:     {checkpoint}", f"learning curve: {out / 'learning_curve.png'}"]
-    lines.append(f"evaluation:     {out / 'evaluation.json'} ({report})")
+    # Saved before evaluating: the evaluation runs on its own environment and leaves the run's alone.
+    run_state = {**run, "training_state": training_state(agent, env, with_buffer=args.save_buffer)}
+    save_checkpoint(checkpoint_path, algo, env_id, agent.config, hidden, networks, run["episode_returns"], run_state)
+    mean, report = evaluation_report(gym.make(env_id), networks["pi"], args.episodes, out)
+    evaluations = [*run["evaluations"], (agent.env_steps, mean)]
+    write_metrics(out, agent.history, run, evaluations, start_step, SummaryWriter)
+    label = f"{algo.upper()} on {env_id}"
+    ax = plot_learning_curve(run["episode_returns"], label=label, steps=run["episode_end_steps"],
+                             evaluations=evaluations)
+    ax.figure.savefig(out / "learning_curve.png", dpi=100, bbox_inches="tight")
+    lines = [f"checkpoint:     {checkpoint_path}", f"learning curve: {out / 'learning_curve.png'}",
+             f"metrics:        {out / 'metrics.csv'} and TensorBoard events (tensorboard --logdir {out})",
+             f"evaluation:     {out / 'evaluation.json'} ({report})"]
     if not args.no_video:
-        lines.append(f"video:          {record_video(args.env, networks['pi'], out / 'policy.mp4')}")
+        lines.append(f"video:          {record_video(env_id, networks['pi'], out / 'policy.mp4')}")
     print("\n".join(lines))
 
 
-def train_until(agent, env, policy, args):
+def resume(args):
+    """The agent, environment and run record of --resume's checkpoint, ready to train on."""
+    checkpoint, _, networks = load_checkpoint(args.resume)
+    if "run" not in checkpoint:
+        raise SystemExit(f"error: '{args.resume}' holds networks only (an older checkpoint); it cannot be resumed.")
+    env = gym.make(checkpoint["env_id"])
+    agent = build_agent(checkpoint["algo"], checkpoint["config"], networks)
+    run = {key: list(value) for key, value in checkpoint["run"].items() if key != "training_state"}
+    restore_training_state(agent, env, checkpoint["run"]["training_state"])
+    return checkpoint, agent, env, networks, run
+
+
+def add_episodes(run, agent):
+    run["episode_returns"] += [float(r) for r in agent.episode_returns]
+    run["episode_end_steps"] += list(agent.episode_end_steps)
+
+
+def train_until(agent, env, policy, env_id, algo, args, run):
     """Train in chunks of --eval-every steps; stop once the evaluated mean return reaches --target-return."""
-    agent.config["tqdm_disable"] = True  # one progress bar for the whole run instead of one per chunk
-    eval_env, episode_returns = gym.make(args.env), []
-    with tqdm(total=args.steps, desc=args.algo.upper(), unit="step") as progress:
-        while agent.env_steps < args.steps:
-            episode_returns += agent.train(env, min(args.eval_every, args.steps - agent.env_steps))
+    eval_env, end = gym.make(env_id), agent.env_steps + args.steps
+    with tqdm(total=args.steps, desc=algo.upper(), unit="step") as progress:
+        while agent.env_steps < end:
+            agent.train(env, min(args.eval_every, end - agent.env_steps))
+            add_episodes(run, agent)
             mean, _ = evaluate(eval_env, policy, n_episodes=10, seed=20_000)
-            progress.update(agent.env_steps - progress.n)
+            run["evaluations"].append((agent.env_steps, mean))
+            progress.update(agent.env_steps - (end - args.steps) - progress.n)
             progress.set_postfix(evaluated_return=f"{mean:.0f}")
             if mean >= args.target_return:
                 break
     print(f"evaluated mean return {mean:.1f} after {agent.env_steps} environment steps")
-    return episode_returns
+
+
+def write_metrics(out, history, run, evaluations, start_step, SummaryWriter):
+    """metrics.csv (the whole history, one row per record) and TensorBoard events of this call's steps."""
+    columns = list(history)
+    with open(out / "metrics.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(columns)
+        writer.writerows(zip(*(history[name] for name in columns)))
+    with SummaryWriter(log_dir=str(out)) as events:  # tags as CleanRL's: losses/..., charts/...
+        for i, step in enumerate(history.get("env_steps", [])):
+            if step > start_step:
+                for name in columns:
+                    if name not in ("env_steps", "updates", "episodes"):
+                        group = "charts" if name in ("updates_per_second", "alpha", "entropy") else "losses"
+                        events.add_scalar(f"{group}/{name}", history[name][i], int(step))
+        for step, episode_return in zip(run["episode_end_steps"], run["episode_returns"]):
+            if step > start_step:
+                events.add_scalar("charts/episodic_return", episode_return, int(step))
+        for step, mean in evaluations:
+            if step > start_step:
+                events.add_scalar("charts/evaluated_return", mean, int(step))
 
 
 def evaluation_report(env, policy, episodes, out):
     mean, std = evaluate(env, policy, n_episodes=episodes, seed=10_000)
     summary = {"mean_return": mean, "std_return": std, "episodes": episodes}
     (out / "evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return f"mean return {mean:.1f} ± {std:.1f} over {episodes} episodes"
+    return mean, f"mean return {mean:.1f} ± {std:.1f} over {episodes} episodes"
 
 
 def evaluate_command(args):
     checkpoint, env, networks = load_checkpoint(args.checkpoint)
     out = Path(args.checkpoint).parent
-    report = evaluation_report(env, networks["pi"], args.episodes, out)
+    _, report = evaluation_report(env, networks["pi"], args.episodes, out)
     print(f"{checkpoint['algo'].upper()} on {checkpoint['env_id']}: {report}")
     if args.video:
         print(f"video: {record_video(checkpoint['env_id'], networks['pi'], out / 'policy.mp4')}")
@@ -280,6 +322,9 @@ def main(argv=None):
     train.add_argument("--target-return", type=float, help="stop once the evaluated mean return reaches it")
     train.add_argument("--eval-every", type=int, default=1000, help="steps between evaluations (with --target-return)")
     train.add_argument("--no-video", action="store_true")
+    train.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in DIR/checkpoint.pt "
+                       "(--steps more steps; algorithm, environment, sizes and config come from it)")
+    train.add_argument("--save-buffer", action="store_true", help="also save the replay buffer, for --resume")
     train.add_argument("--overwrite", action="store_true", help="replace the checkpoint already in --out")
     train.set_defaults(run=train_command)
     evaluate_parser = commands.add_parser("evaluate", help="evaluate a saved checkpoint")

@@ -7,6 +7,7 @@ batch_size larger than buffer_size) raises one too (`solutions/validation.py`), 
 """
 
 import difflib
+from types import MappingProxyType
 
 import gymnasium as gym
 import numpy as np
@@ -15,7 +16,7 @@ from solutions.validation import check_config_values
 
 
 def read_config(config, defaults, agent_name):
-    """Return `defaults` updated with `config`; raise ValueError on an unknown key or a wrong value."""
+    """Return `defaults` updated with `config`, read-only; raise ValueError on an unknown key or a wrong value."""
     for key in config:
         if key not in defaults:
             close = difflib.get_close_matches(str(key), defaults, n=1, cutoff=0.5)
@@ -26,7 +27,8 @@ def read_config(config, defaults, agent_name):
             )
     merged = {**defaults, **config}
     check_config_values(merged, defaults, agent_name)
-    return merged
+    # Read-only: an agent reads its config once, in __init__; a change later would go unseen.
+    return MappingProxyType(merged)
 
 
 def check_continuous_actions(env, agent_name):

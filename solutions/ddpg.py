@@ -11,12 +11,11 @@ from copy import deepcopy
 import torch
 import torch.nn.functional as F
 
+from solutions import training
 from solutions.config import check_continuous_actions, read_config
-from solutions.episode_log import EpisodeLog
 from solutions.gradient_step import gradient_step
 from solutions.noise import OrnsteinUhlenbeckNoise
 from solutions.replay_buffer import ReplayBuffer
-from solutions.validation import check_finite_transition, check_training_start
 
 DDPG_DEFAULTS = {
     "gamma": 0.99,  # discount factor γ
@@ -28,6 +27,7 @@ DDPG_DEFAULTS = {
     "noise_type": "gaussian",  # "gaussian" (independent each step) or "ou" (Ornstein-Uhlenbeck)
     "updates_per_step": 1,  # gradient steps per environment step, the update-to-data ratio (2: see README)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
     "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar
     "disable_episode_report": True,  # False prints one line per finished episode
@@ -41,6 +41,7 @@ class ddpg_agent:
         self.tau = self.config["tau"]
         self.batch_size = int(self.config["batch_size"])
         self.updates_per_step = int(self.config["updates_per_step"])
+        self.exploration_noise = self.config["exploration_noise"]
         # Learning needs at least one batch in the buffer.
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
 
@@ -58,10 +59,10 @@ class ddpg_agent:
         self.ou_noise = None
         if self.config["noise_type"] == "ou":
             action_dim = self.pi.action_scale.shape[0]
-            std = self.config["exploration_noise"]
-            self.ou_noise = OrnsteinUhlenbeckNoise(action_dim, std, device=self.device)
+            self.ou_noise = OrnsteinUhlenbeckNoise(action_dim, self.exploration_noise, device=self.device)
         self.env_steps = 0  # counted across calls to `train`, so that a second call does not warm up again
         self.episode_returns = []
+        self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
 
     def critic_target(self, R, Y, D):
         """y = r + γ (1 - terminated) Q(s', π(s'; w'); θ')."""
@@ -76,8 +77,10 @@ class ddpg_agent:
     def critic_step(self, X, A, R, Y, D):
         """One gradient step on L^Q(θ) = mean (Q(s, a; θ) - y)²."""
         target_q = self.critic_target(R, Y, D)
-        critic_loss = F.mse_loss(self.Q(X, A), target_q)
+        q = self.Q(X, A)
+        critic_loss = F.mse_loss(q, target_q)
         gradient_step(self.Q_optimizer, critic_loss)  # θ ← θ - Adam(∇_θ L^Q)
+        self.history.add(critic_loss=critic_loss.detach(), mean_q=q.detach().mean())
         return critic_loss.detach()
 
     def actor_step(self, X):
@@ -86,6 +89,7 @@ class ddpg_agent:
         # Only ∇_w L^π is computed: the gradient goes back through Q to the action a = π_w(s), and
         # on to w, but no gradient for θ is computed and the critic does not move.
         gradient_step(self.pi_optimizer, actor_loss)  # w ← w - Adam(∇_w L^π)
+        self.history.add(actor_loss=actor_loss.detach())
         return actor_loss.detach()
 
     @torch.no_grad()
@@ -100,7 +104,7 @@ class ddpg_agent:
         """a = clip(π_w(s) + action_scale · ε, low, high), ε Gaussian N(0, σ²) or Ornstein-Uhlenbeck."""
         action = self.pi(torch.as_tensor(state, dtype=torch.float32, device=self.device))
         if self.ou_noise is None:
-            noise = self.config["exploration_noise"] * torch.randn_like(action)
+            noise = self.exploration_noise * torch.randn_like(action)
         else:
             noise = self.ou_noise.sample()
         low = self.pi.action_bias - self.pi.action_scale
@@ -119,43 +123,6 @@ class ddpg_agent:
         self.soft_update()
 
     def train(self, env, max_steps):
-        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
-
-        Ctrl-C stops training cleanly: the networks keep what they learned and the returns of the
-        finished episodes are returned (and stay in `agent.episode_returns`).
-        """
+        """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
         check_continuous_actions(env, "ddpg_agent")
-        check_training_start(self, env, max_steps)  # max_steps, and the networks fit this env's spaces
-        if self.env_steps == 0:  # seed once: a later call continues the same random streams
-            env.action_space.seed(self.config["seed"])
-            state, _ = env.reset(seed=self.config["seed"])
-        else:
-            state, _ = env.reset()
-        log = EpisodeLog(max_steps, "DDPG", self.config)
-        self.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
-        try:
-            for _ in log:
-                if self.env_steps < self.learning_starts:
-                    action = env.action_space.sample()
-                else:
-                    action = self.explore(state)
-                next_state, reward, terminated, truncated, _ = env.step(action)
-                check_finite_transition(self.env_steps + 1, state, reward, next_state)  # NaN: stop before storing
-                # Only `terminated` is stored: a time-limit truncation does not end the MDP.
-                self.memory.append(state, action, reward, next_state, terminated)
-                self.env_steps += 1
-                log.add(reward)
-                if self.env_steps >= self.learning_starts:
-                    for _ in range(self.updates_per_step):
-                        self.update()
-                if terminated or truncated:
-                    log.end_episode(len(self.memory))
-                    self.reset_noise()
-                    state, _ = env.reset()
-                else:
-                    state = next_state
-        except KeyboardInterrupt:
-            log.stopped_by_user()
-        finally:
-            log.close()
-        return self.episode_returns
+        return training.train(self, env, max_steps, "DDPG")

@@ -108,28 +108,89 @@ def moving_average(values, window):
     return (cumulative[1:] - cumulative[starts]) / (np.arange(1, len(values) + 1) - starts)
 
 
-def plot_learning_curve(returns, window=10, ax=None, label=None):
-    """Plot episode returns against episodes.
+def plot_learning_curve(returns, window=10, ax=None, label=None, steps=None, evaluations=None):
+    """Plot episode returns against episodes, or against environment steps when `steps` is given.
 
     `returns` is one list of episode returns (drawn raw, faint, with its moving average), or a list
     of such lists, one per seed (drawn as the mean of the moving averages ± one std, over the
-    episodes that every seed reached).
+    episodes, or the steps, that every seed reached). `steps` holds the environment step at which
+    each episode ended (`agent.episode_end_steps`), one list per seed as `returns`. `evaluations`
+    holds (environment step, evaluated return) pairs, or one list of them per seed, drawn as points
+    (several seeds: mean ± std at each step).
     """
     import matplotlib.pyplot as plt  # imported here: evaluation without plotting needs no matplotlib
 
     ax = ax or plt.figure(figsize=(7, 4)).gca()
     several_seeds = len(returns) > 0 and np.ndim(returns[0]) == 1
     if several_seeds:
-        length = min(len(run) for run in returns)
-        curves = np.array([moving_average(run[:length], window) for run in returns])
+        curves = [moving_average(run, window) for run in returns]
+        if steps is None:
+            length = min(len(curve) for curve in curves)
+            x, curves = np.arange(length), np.array([curve[:length] for curve in curves])
+        else:  # each seed's curve read at common steps, up to the last step that every seed reached
+            x = np.linspace(max(run[0] for run in steps), min(run[-1] for run in steps), 200)
+            curves = np.array([np.interp(x, run_steps, curve) for run_steps, curve in zip(steps, curves)])
         mean, std = curves.mean(axis=0), curves.std(axis=0)
-        (line,) = ax.plot(mean, label=label or f"mean of {len(returns)} seeds")
-        ax.fill_between(np.arange(length), mean - std, mean + std, color=line.get_color(), alpha=0.25)
+        (line,) = ax.plot(x, mean, label=label or f"mean of {len(returns)} seeds")
+        ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.25)
     else:
-        (line,) = ax.plot(returns, alpha=0.3)
+        x = np.arange(len(returns)) if steps is None else np.asarray(steps)
+        (line,) = ax.plot(x, returns, alpha=0.3)
         label = label or f"moving average ({window})"
-        ax.plot(moving_average(returns, window), color=line.get_color(), label=label)
-    ax.set_xlabel("episode")
+        ax.plot(x, moving_average(returns, window), color=line.get_color(), label=label)
+    if evaluations is not None and len(evaluations) > 0:
+        plot_evaluations(ax, evaluations, several_seeds, line.get_color())
+    ax.set_xlabel("episode" if steps is None else "environment steps")
     ax.set_ylabel("return")
     ax.legend()
     return ax
+
+
+def plot_evaluations(ax, evaluations, several_seeds, color):
+    """Evaluated returns as points: (step, return) pairs, or per seed, as mean ± std at each step."""
+    if several_seeds:
+        length = min(len(run) for run in evaluations)
+        points = np.array([run[:length] for run in evaluations], dtype=float)  # (seeds, length, 2)
+        x, y = points[0, :, 0], points[:, :, 1]
+        ax.errorbar(x, y.mean(axis=0), yerr=y.std(axis=0), fmt="o", color=color, capsize=3,
+                    label="evaluated return (mean ± std)")
+    else:
+        x, y = np.array(evaluations, dtype=float).T
+        ax.plot(x, y, "o", color=color, markeredgecolor="black", label="evaluated return")
+
+
+# What each column of an agent's history shows, for the axis labels of `plot_history`.
+HISTORY_LABELS = {
+    "critic_loss": "critic loss",
+    "mean_q": "mean Q(s, a) on the batch",
+    "actor_loss": "actor loss",
+    "alpha": "temperature α",
+    "entropy": "policy entropy (nats)",
+    "updates_per_second": "updates per second",
+}
+
+
+def plot_history(history, columns=None, axes=None, label=None):
+    """Plot the diagnostics of a training run against environment steps, one panel per column.
+
+    `history` maps column names to equal-length lists and has an "env_steps" column (an agent's
+    `agent.history`, or a DataFrame read from metrics.csv). `columns` defaults to every diagnostic
+    present among critic loss, mean Q, actor loss, α, entropy and updates per second. Pass the
+    `axes` of an earlier call (and a `label`) to draw a second run on the same panels.
+    """
+    import matplotlib.pyplot as plt
+
+    columns = columns or [name for name in HISTORY_LABELS if name in history]
+    if axes is None:
+        rows = (len(columns) + 1) // 2
+        axes = plt.subplots(rows, 2, figsize=(11, 3 * rows), squeeze=False, sharex=True)[1].ravel()
+        for unused in axes[len(columns):]:
+            unused.set_visible(False)
+    x = np.asarray(history["env_steps"], dtype=float)
+    for ax, name in zip(axes, columns):
+        ax.plot(x, np.asarray(history[name], dtype=float), label=label)
+        ax.set_ylabel(HISTORY_LABELS.get(name, name))
+        ax.set_xlabel("environment steps")
+        if label is not None:
+            ax.legend()
+    return axes

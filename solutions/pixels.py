@@ -354,12 +354,14 @@ class pixel_ddpg_agent(ddpg_agent):
 
     def __init__(self, config, value_network, policy_network):
         chosen_by_user = "buffer_size" in config
-        config = read_config(config, PIXEL_DDPG_DEFAULTS, "pixel_ddpg_agent")
-        super().__init__(config, value_network, policy_network)
-        bytes_per_transition = transition_bytes(policy_network.encoder.observation_shape, self.pi.action_scale.shape[0])
-        self.config["buffer_size"] = fitting_buffer_size(
-            self.config["buffer_size"], chosen_by_user, bytes_per_transition, available_memory_bytes()
+        config = dict(read_config(config, PIXEL_DDPG_DEFAULTS, "pixel_ddpg_agent"))
+        action_dim = policy_network.action_scale.shape[0]
+        bytes_per_transition = transition_bytes(policy_network.encoder.observation_shape, action_dim)
+        # Sized before the agent reads its (then read-only) config.
+        config["buffer_size"] = fitting_buffer_size(
+            config["buffer_size"], chosen_by_user, bytes_per_transition, available_memory_bytes()
         )
+        super().__init__(config, value_network, policy_network)
         self.memory = PixelReplayBuffer(self.config["buffer_size"], self.device)
         self.shared_encoder = policy_network.encoder is value_network.encoder
         if self.shared_encoder:
@@ -388,4 +390,5 @@ class pixel_ddpg_agent(ddpg_agent):
             features = self.Q.encoder(X)
         actor_loss = -self.Q.from_features(features, self.pi.from_features(features)).mean()
         gradient_step(self.pi_optimizer, actor_loss)  # the actor's head only: w ← w - Adam(∇_w L^π)
+        self.history.add(actor_loss=actor_loss.detach())
         return actor_loss.detach()

@@ -13,11 +13,10 @@ from copy import deepcopy
 import torch
 import torch.nn.functional as F
 
+from solutions import training
 from solutions.config import check_continuous_actions, read_config
-from solutions.episode_log import EpisodeLog
 from solutions.gradient_step import gradient_step
 from solutions.replay_buffer import ReplayBuffer
-from solutions.validation import check_finite_transition, check_training_start
 
 SAC_DEFAULTS = {
     "gamma": 0.99,  # discount factor γ
@@ -30,6 +29,7 @@ SAC_DEFAULTS = {
     "target_entropy": None,  # the entropy α aims for; None means -dim(A)
     "alpha_learning_rate": 1e-3,  # Adam step size for log α
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
     "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar
     "disable_episode_report": True,  # False prints one line per finished episode
@@ -43,6 +43,7 @@ class sac_agent:
         self.tau = self.config["tau"]
         self.batch_size = int(self.config["batch_size"])
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
+        self.updates_per_step = 1  # gradient steps per environment step (the training loop reads it)
 
         self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
         self.device = next(policy_network.parameters()).device
@@ -58,15 +59,16 @@ class sac_agent:
         action_dim = self.pi.action_scale.shape[0]
         target_entropy = self.config["target_entropy"]
         self.target_entropy = -float(action_dim) if target_entropy is None else float(target_entropy)
-        self.log_alpha = torch.tensor(
-            math.log(self.config["alpha"]), device=self.device, requires_grad=self.config["learn_alpha"]
-        )
-        if self.config["learn_alpha"]:
+        self.learn_alpha = self.config["learn_alpha"]
+        log_alpha = math.log(self.config["alpha"])
+        self.log_alpha = torch.tensor(log_alpha, device=self.device, requires_grad=self.learn_alpha)
+        if self.learn_alpha:
             self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=self.config["alpha_learning_rate"])
 
         self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
         self.env_steps = 0  # counted across calls to `train`
         self.episode_returns = []
+        self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
 
     @property
     def alpha(self):
@@ -85,8 +87,10 @@ class sac_agent:
     def critic_step(self, X, A, R, Y, D):
         """One gradient step on L(θ1, θ2) = mean (Q(s, a; θ1) - y)² + mean (Q(s, a; θ2) - y)²."""
         target_q = self.critic_target(R, Y, D)
-        critic_loss = F.mse_loss(self.Q1(X, A), target_q) + F.mse_loss(self.Q2(X, A), target_q)
+        q1 = self.Q1(X, A)
+        critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(self.Q2(X, A), target_q)
         gradient_step(self.Q_optimizer, critic_loss)  # (θ1, θ2) ← (θ1, θ2) - Adam(∇ L)
+        self.history.add(critic_loss=critic_loss.detach(), mean_q=q1.detach().mean())
         return critic_loss.detach()
 
     def actor_step(self, X):
@@ -100,6 +104,8 @@ class sac_agent:
         actor_loss = (self.alpha * log_prob - q).mean()
         # Only ∇_w L^π: the gradient passes through the critics to a, none is computed for θ.
         gradient_step(self.pi_optimizer, actor_loss)  # w ← w - Adam(∇_w L^π)
+        # -mean log π(a|s) estimates the policy's entropy, which learn_alpha steers to the target.
+        self.history.add(actor_loss=actor_loss.detach(), entropy=-log_prob.detach().mean(), alpha=self.alpha)
         return log_prob.detach()
 
     def temperature_step(self, log_prob):
@@ -133,46 +139,11 @@ class sac_agent:
         X, A, R, Y, D = self.memory.sample(self.batch_size)
         self.critic_step(X, A, R, Y, D)
         log_prob = self.actor_step(X)
-        if self.config["learn_alpha"]:
+        if self.learn_alpha:
             self.temperature_step(log_prob)
         self.soft_update()
 
     def train(self, env, max_steps):
-        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
-
-        Ctrl-C stops training cleanly: the networks keep what they learned and the returns of the
-        finished episodes are returned (and stay in `agent.episode_returns`).
-        """
+        """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
         check_continuous_actions(env, "sac_agent")
-        check_training_start(self, env, max_steps)  # max_steps, and the networks fit this env's spaces
-        if self.env_steps == 0:  # seed once: a later call continues the same random streams
-            env.action_space.seed(self.config["seed"])
-            state, _ = env.reset(seed=self.config["seed"])
-        else:
-            state, _ = env.reset()
-        log = EpisodeLog(max_steps, "SAC", self.config)
-        self.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
-        try:
-            for _ in log:
-                if self.env_steps < self.learning_starts:
-                    action = env.action_space.sample()
-                else:
-                    action = self.explore(state)
-                next_state, reward, terminated, truncated, _ = env.step(action)
-                check_finite_transition(self.env_steps + 1, state, reward, next_state)  # NaN: stop before storing
-                # Only `terminated` is stored: a time-limit truncation does not end the MDP.
-                self.memory.append(state, action, reward, next_state, terminated)
-                self.env_steps += 1
-                log.add(reward)
-                if self.env_steps >= self.learning_starts:
-                    self.update()
-                if terminated or truncated:
-                    log.end_episode(len(self.memory))
-                    state, _ = env.reset()
-                else:
-                    state = next_state
-        except KeyboardInterrupt:
-            log.stopped_by_user()
-        finally:
-            log.close()
-        return self.episode_returns
+        return training.train(self, env, max_steps, "SAC")

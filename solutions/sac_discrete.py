@@ -31,12 +31,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from solutions import training
 from solutions.config import read_config
-from solutions.episode_log import EpisodeLog
 from solutions.gradient_step import gradient_step
 from solutions.networks import mlp
 from solutions.replay_buffer import ReplayBuffer
-from solutions.validation import check_finite_transition, check_network_spaces, check_training_start
+from solutions.validation import check_network_spaces
 
 
 def check_discrete_actions(env, agent_name):
@@ -102,6 +102,7 @@ SAC_DISCRETE_DEFAULTS = {
     "target_entropy_ratio": 0.5,  # with learn_alpha: the target entropy H̄ as a fraction of log n
     "alpha_learning_rate": 1e-3,  # Adam step size for log α
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
     "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar
     "disable_episode_report": True,  # False prints one line per finished episode
@@ -115,6 +116,7 @@ class sac_discrete_agent:
         self.tau = self.config["tau"]
         self.batch_size = int(self.config["batch_size"])
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
+        self.updates_per_step = 1  # gradient steps per environment step (the training loop reads it)
 
         self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
         self.device = next(policy_network.parameters()).device
@@ -128,10 +130,10 @@ class sac_discrete_agent:
         # target is a fraction of it: with 0.98 (the paper's choice) α diverges on CartPole (see
         # the module docstring).
         self.target_entropy = self.config["target_entropy_ratio"] * math.log(self.pi.n_actions)
-        self.log_alpha = torch.tensor(
-            math.log(self.config["alpha"]), device=self.device, requires_grad=self.config["learn_alpha"]
-        )
-        if self.config["learn_alpha"]:
+        self.learn_alpha = self.config["learn_alpha"]
+        log_alpha = math.log(self.config["alpha"])
+        self.log_alpha = torch.tensor(log_alpha, device=self.device, requires_grad=self.learn_alpha)
+        if self.learn_alpha:
             self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=self.config["alpha_learning_rate"])
 
         # The buffer stores the action index as a float (exact for any realistic n); the agent
@@ -139,6 +141,7 @@ class sac_discrete_agent:
         self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
         self.env_steps = 0  # counted across calls to `train`
         self.episode_returns = []
+        self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
 
     @property
     def alpha(self):
@@ -162,6 +165,7 @@ class sac_discrete_agent:
         q2 = self.Q2(X).gather(1, index).squeeze(1)
         critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(q2, target_q)
         gradient_step(self.Q_optimizer, critic_loss)
+        self.history.add(critic_loss=critic_loss.detach(), mean_q=q1.detach().mean())
         return critic_loss.detach()
 
     def actor_step(self, X):
@@ -177,7 +181,9 @@ class sac_discrete_agent:
         probs, log_probs = self.pi.probabilities(X)
         actor_loss = (probs * (self.alpha * log_probs - q)).sum(dim=-1).mean()
         gradient_step(self.pi_optimizer, actor_loss)
-        return -(probs * log_probs).sum(dim=-1).detach()
+        entropy = -(probs * log_probs).sum(dim=-1).detach()
+        self.history.add(actor_loss=actor_loss.detach(), entropy=entropy.mean(), alpha=self.alpha)
+        return entropy
 
     def temperature_step(self, entropy):
         """One gradient step on L(α) = mean log α · (H(π(·|s)) - H̄), H̄ the target entropy.
@@ -204,46 +210,11 @@ class sac_discrete_agent:
         X, A, R, Y, D = self.memory.sample(self.batch_size)
         self.critic_step(X, A, R, Y, D)
         entropy = self.actor_step(X)
-        if self.config["learn_alpha"]:
+        if self.learn_alpha:
             self.temperature_step(entropy)
         self.soft_update()
 
     def train(self, env, max_steps):
-        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
-
-        Ctrl-C stops training cleanly: the networks keep what they learned and the returns of the
-        finished episodes are returned (and stay in `agent.episode_returns`).
-        """
+        """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
         check_discrete_actions(env, "sac_discrete_agent")
-        check_training_start(self, env, max_steps)  # max_steps, and the networks fit this env's spaces
-        if self.env_steps == 0:  # seed once: a later call continues the same random streams
-            env.action_space.seed(self.config["seed"])
-            state, _ = env.reset(seed=self.config["seed"])
-        else:
-            state, _ = env.reset()
-        log = EpisodeLog(max_steps, "SAC (discrete)", self.config)
-        self.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
-        try:
-            for _ in log:
-                if self.env_steps < self.learning_starts:
-                    action = int(env.action_space.sample())
-                else:
-                    action = self.explore(state)
-                next_state, reward, terminated, truncated, _ = env.step(action)
-                check_finite_transition(self.env_steps + 1, state, reward, next_state)  # NaN: stop before storing
-                # a is stored as its index; only `terminated` cuts the bootstrap, not truncation
-                self.memory.append(state, action, reward, next_state, terminated)
-                self.env_steps += 1
-                log.add(reward)
-                if self.env_steps >= self.learning_starts:
-                    self.update()
-                if terminated or truncated:
-                    log.end_episode(len(self.memory))
-                    state, _ = env.reset()
-                else:
-                    state = next_state
-        except KeyboardInterrupt:
-            log.stopped_by_user()
-        finally:
-            log.close()
-        return self.episode_returns
+        return training.train(self, env, max_steps, "SAC (discrete)")

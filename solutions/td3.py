@@ -13,11 +13,10 @@ from copy import deepcopy
 import torch
 import torch.nn.functional as F
 
+from solutions import training
 from solutions.config import check_continuous_actions, read_config
-from solutions.episode_log import EpisodeLog
 from solutions.gradient_step import gradient_step
 from solutions.replay_buffer import ReplayBuffer
-from solutions.validation import check_finite_transition, check_training_start
 
 TD3_DEFAULTS = {
     "gamma": 0.99,  # discount factor γ
@@ -32,6 +31,7 @@ TD3_DEFAULTS = {
     "updates_per_step": 2,  # critic steps per environment step, the update-to-data ratio (see README)
     "clipped_double_q": True,  # min of the twin target critics (False: Q1' alone, for ablations)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
     "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar
     "disable_episode_report": True,  # False prints one line per finished episode
@@ -46,6 +46,10 @@ class td3_agent:
         self.batch_size = int(self.config["batch_size"])
         self.policy_update_freq = int(self.config["policy_update_freq"])
         self.updates_per_step = int(self.config["updates_per_step"])
+        self.exploration_noise = self.config["exploration_noise"]
+        self.action_noise_scale = self.config["action_noise_scale"]
+        self.action_noise_clip = self.config["action_noise_clip"]
+        self.clipped_double_q = self.config["clipped_double_q"]
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
 
         self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
@@ -63,6 +67,7 @@ class td3_agent:
         self.env_steps = 0  # counted across calls to `train`
         self.critic_updates = 0  # counts critic steps, to delay the actor and target updates
         self.episode_returns = []
+        self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
 
     def action_bounds(self):
         return self.pi.action_bias - self.pi.action_scale, self.pi.action_bias + self.pi.action_scale
@@ -72,12 +77,12 @@ class td3_agent:
         with torch.no_grad():  # y is a fixed label: no gradient flows into the target networks
             next_action = self.pi_target(Y)
             # ε ~ clip(N(0, σ̃²), -c, c), in units of the action half-range, then ã' is kept in bounds.
-            clip = self.config["action_noise_clip"]
-            noise = (torch.randn_like(next_action) * self.config["action_noise_scale"]).clamp(-clip, clip)
+            clip = self.action_noise_clip
+            noise = (torch.randn_like(next_action) * self.action_noise_scale).clamp(-clip, clip)
             next_action = (next_action + noise * self.pi.action_scale).clamp(*self.action_bounds())
             # Clipped double Q: the smaller of the two estimates counters overestimation.
             next_q = self.Q1_target(Y, next_action)
-            if self.config["clipped_double_q"]:
+            if self.clipped_double_q:
                 next_q = torch.min(next_q, self.Q2_target(Y, next_action))
             # (1 - terminated): no future after a terminal state; a truncated s' keeps its value.
             return R + self.gamma * (1 - D) * next_q
@@ -85,8 +90,10 @@ class td3_agent:
     def critic_step(self, X, A, R, Y, D):
         """One gradient step on L(θ1, θ2) = mean (Q(s, a; θ1) - y)² + mean (Q(s, a; θ2) - y)²."""
         target_q = self.critic_target(R, Y, D)
-        critic_loss = F.mse_loss(self.Q1(X, A), target_q) + F.mse_loss(self.Q2(X, A), target_q)
+        q1 = self.Q1(X, A)
+        critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(self.Q2(X, A), target_q)
         gradient_step(self.Q_optimizer, critic_loss)  # (θ1, θ2) ← (θ1, θ2) - Adam(∇ L)
+        self.history.add(critic_loss=critic_loss.detach(), mean_q=q1.detach().mean())
         self.critic_updates += 1
         return critic_loss.detach()
 
@@ -95,6 +102,7 @@ class td3_agent:
         actor_loss = -self.Q1(X, self.pi(X)).mean()
         # Only ∇_w L^π: the gradient passes through Q1 to the action, no gradient is computed for θ1.
         gradient_step(self.pi_optimizer, actor_loss)  # w ← w - Adam(∇_w L^π)
+        self.history.add(actor_loss=actor_loss.detach())
         return actor_loss.detach()
 
     @torch.no_grad()
@@ -109,7 +117,7 @@ class td3_agent:
     def explore(self, state):
         """a = clip(π_w(s) + ε, low, high) with ε ~ N(0, (σ · action_scale)²)."""
         action = self.pi(torch.as_tensor(state, dtype=torch.float32, device=self.device))
-        noise = self.config["exploration_noise"] * self.pi.action_scale * torch.randn_like(action)
+        noise = self.exploration_noise * self.pi.action_scale * torch.randn_like(action)
         return (action + noise).clamp(*self.action_bounds()).cpu().numpy()
 
     def update(self):
@@ -121,42 +129,6 @@ class td3_agent:
             self.soft_update()
 
     def train(self, env, max_steps):
-        """Run `max_steps` environment steps, learning as it goes; return the episode returns.
-
-        Ctrl-C stops training cleanly: the networks keep what they learned and the returns of the
-        finished episodes are returned (and stay in `agent.episode_returns`).
-        """
+        """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
         check_continuous_actions(env, "td3_agent")
-        check_training_start(self, env, max_steps)  # max_steps, and the networks fit this env's spaces
-        if self.env_steps == 0:  # seed once: a later call continues the same random streams
-            env.action_space.seed(self.config["seed"])
-            state, _ = env.reset(seed=self.config["seed"])
-        else:
-            state, _ = env.reset()
-        log = EpisodeLog(max_steps, "TD3", self.config)
-        self.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
-        try:
-            for _ in log:
-                if self.env_steps < self.learning_starts:
-                    action = env.action_space.sample()
-                else:
-                    action = self.explore(state)
-                next_state, reward, terminated, truncated, _ = env.step(action)
-                check_finite_transition(self.env_steps + 1, state, reward, next_state)  # NaN: stop before storing
-                # Only `terminated` is stored: a time-limit truncation does not end the MDP.
-                self.memory.append(state, action, reward, next_state, terminated)
-                self.env_steps += 1
-                log.add(reward)
-                if self.env_steps >= self.learning_starts:
-                    for _ in range(self.updates_per_step):
-                        self.update()
-                if terminated or truncated:
-                    log.end_episode(len(self.memory))
-                    state, _ = env.reset()
-                else:
-                    state = next_state
-        except KeyboardInterrupt:
-            log.stopped_by_user()
-        finally:
-            log.close()
-        return self.episode_returns
+        return training.train(self, env, max_steps, "TD3")

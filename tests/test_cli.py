@@ -1,5 +1,6 @@
 """The instructors' command line: checkpoints, their errors, and a video written with no display."""
 
+import csv
 import json
 import os
 import subprocess
@@ -9,7 +10,8 @@ import gymnasium as gym
 import pytest
 import torch
 
-from solutions.cli import build_networks, load_checkpoint, main, save_checkpoint
+from solutions.agents import build_networks
+from solutions.cli import load_checkpoint, main, save_checkpoint
 from solutions.evaluation import evaluate, record_video
 
 
@@ -97,3 +99,62 @@ def test_training_stops_once_the_target_return_is_reached(tmp_path, capsys):
           "--set", "delay_learning=100", "batch_size=16", "--target-return", "0", "--eval-every", "200"])
     # any return is >= 0: the first evaluation, after 200 steps, stops the run
     assert "after 200 environment steps" in capsys.readouterr().out
+
+
+def train_sac(out, *extra, steps=2000):
+    main(["train", "--algo", "sac", "--steps", str(steps), "--seed", "3", "--out", str(out), "--hidden", "16", "16",
+          "--set", "batch_size=32", "tqdm_disable=True", "--episodes", "1", "--no-video", *extra])
+    return torch.load(out / "checkpoint.pt", weights_only=True)
+
+
+def test_train_writes_metrics_tensorboard_events_and_a_curve_against_steps(tmp_path, monkeypatch, capsys):
+    from matplotlib.figure import Figure
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    x_labels = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda figure, *a, **k: (x_labels.append(figure.axes[0].get_xlabel()),
+                                                                     save(figure, *a, **k)))
+    out = tmp_path / "run"
+    train_sac(out, steps=1400)
+    assert x_labels == ["environment steps"] and (out / "learning_curve.png").stat().st_size > 1000
+    with open(out / "metrics.csv") as file:
+        rows = list(csv.DictReader(file))
+    # 1400 - 1000 + 1 = 401 updates: a row every 100
+    assert len(rows) == 4 and [int(float(row["env_steps"])) for row in rows] == [1099, 1199, 1299, 1399]
+    assert {"env_steps", "episodes", "critic_loss", "mean_q", "actor_loss", "alpha", "entropy",
+            "updates_per_second"} <= set(rows[0])
+    assert all(0 < float(row["alpha"]) < 0.2 for row in rows)  # α starts at 0.2 and falls while entropy > target
+    events = EventAccumulator(str(out))
+    events.Reload()
+    scalars = events.Tags()["scalars"]
+    assert {"losses/critic_loss", "losses/mean_q", "charts/alpha", "charts/entropy", "charts/episodic_return",
+            "charts/evaluated_return"} <= set(scalars)
+    assert [event.step for event in events.Scalars("losses/mean_q")] == [1099, 1199, 1299, 1399]
+    assert events.Scalars("losses/mean_q")[-1].value == pytest.approx(float(rows[-1]["mean_q"]))
+
+
+def test_resumed_run_equals_the_uninterrupted_one(tmp_path):
+    whole = train_sac(tmp_path / "whole", steps=4000)
+    saved = train_sac(tmp_path / "resumed", "--save-buffer", steps=2000)
+    assert saved["run"]["training_state"]["episode"] is not None  # saved in the middle of an episode
+    main(["train", "--resume", str(tmp_path / "resumed" / "checkpoint.pt"), "--steps", "2000", "--episodes", "1",
+          "--no-video"])
+    resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)
+    state_whole, state_resumed = whole["run"]["training_state"], resumed["run"]["training_state"]
+    assert state_resumed["counters"]["env_steps"] == 4000
+    assert state_resumed["history"]["updates"] == state_whole["history"]["updates"] == 3001  # one warm-up only
+    assert resumed["run"]["episode_returns"] == whole["run"]["episode_returns"]
+    assert resumed["run"]["episode_end_steps"] == whole["run"]["episode_end_steps"]
+    for name, weights in whole["networks"].items():
+        assert all(torch.equal(a, b) for a, b in zip(weights.values(), resumed["networks"][name].values()))
+
+
+def test_resume_without_the_buffer_waits_for_one_batch_not_a_warm_up(tmp_path):
+    train_sac(tmp_path / "run", steps=1100)
+    main(["train", "--resume", str(tmp_path / "run" / "checkpoint.pt"), "--steps", "100", "--episodes", "1",
+          "--no-video"])
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["run"]["training_state"]
+    assert state["counters"]["env_steps"] == 1200
+    # 101 updates before saving, then none for the 31 steps that refill one batch of 32, then one per step
+    assert state["history"]["updates"] == 101 + 100 - 31

@@ -9,7 +9,8 @@ import gymnasium as gym
 import pytest
 import torch
 
-from solutions.cli import build_networks, load_checkpoint, main, save_checkpoint
+from solutions.agents import build_networks
+from solutions.cli import load_checkpoint, main, save_checkpoint
 
 TINY = ["--algo", "ddpg", "--hidden", "8", "--episodes", "1", "--no-video",
         "--set", "delay_learning=50", "batch_size=16", "tqdm_disable=True"]
@@ -43,8 +44,8 @@ MISTAKES = [
     (["--hidden", "64", "0"], "error: --hidden 64 0: every layer width must be positive"),
     (["--env", "Pendulam-v1"], "error: unknown environment 'Pendulam-v1'; closest registered ids: Pendulum-v1"),
     (["--env", "NoSuchThing-v0"], "error: unknown environment 'NoSuchThing-v0'; gymnasium.pprint_registry() lists"),
-    (["--env", "CartPole-v1"], "error: QNetwork needs a continuous action space (gymnasium.spaces.Box), but this "
-                               "environment's is Discrete(2): for discrete actions use discreteQNetwork"),
+    (["--env", "CartPole-v1"], "error: ddpg needs a continuous action space, but this environment's is "
+                               "Discrete(2): choose sac_discrete."),
     (["--set", "learning_rate=3e-4x"], "error: --set learning_rate=3e-4x: learning_rate takes a positive number "
                                        "(Adam's step size), and '3e-4x' is not one; for example --set "
                                        "learning_rate=0.0003"),

@@ -11,7 +11,7 @@ import gymnasium as gym
 import pytest
 import torch
 
-from solutions.cli import build_agent, build_networks
+from solutions.agents import build_agent, build_networks
 from solutions.evaluation import evaluate
 
 THRESHOLD = 950.0
