@@ -130,9 +130,18 @@ def start_ray(address=None, num_cpus=None):
         return False
     where = f"the Ray cluster at {address}" if address else f"Ray on this machine ({num_cpus or os.cpu_count()} CPUs)"
     print(f"Starting {where} ...", flush=True)
-    ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-             logging_level="ERROR")
-    return True
+    for attempt in range(3):
+        try:
+            ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                     logging_level="ERROR")
+            return True
+        except Exception as error:
+            # Ray gives its processes a fixed 30 s to register; on a machine busy with other work
+            # they can miss it. Clean up what did start, and try again.
+            ray.shutdown()
+            if attempt == 2 or "timed out during startup" not in str(error):
+                raise
+            print(f"Ray did not start in time ({error}); trying again ...", flush=True)
 
 
 def read_finished(path, spec):
@@ -194,6 +203,15 @@ def run_sweep(specs, out, address=None, num_cpus=None, gpus_per_run=0, max_retri
     return results
 
 
+def require_all_finished(records):
+    """Exit with a one-line error naming the first failed run, for callers that need every run."""
+    failed = [r for r in records if "error" in r]
+    if failed:
+        raise SystemExit(f"error: {len(failed)} of {len(records)} runs failed; {failed[0]['run_id']}: "
+                         f"{failed[0]['error']} (its traceback is in runs/{failed[0]['run_id']}.json)")
+    return records
+
+
 def run_todo(todo, records, out, gpus_per_run, max_retries, run, total):
     """Submit every run as a Ray task and write each record as its task ends, whichever ends first."""
     import ray
@@ -220,7 +238,7 @@ def run_todo(todo, records, out, gpus_per_run, max_retries, run, total):
 
 def cell_name(record):
     spec = record["spec"]
-    variant = "" if spec["variant"] == "default" else f" ({spec['variant']})"
+    variant = "" if spec["variant"] in ("default", spec["algo"]) else f" ({spec['variant']})"
     return f"{spec['algo']}{variant}", spec["env"]
 
 
