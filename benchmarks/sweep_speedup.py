@@ -64,10 +64,6 @@ def main():
     parser.add_argument("--tiny-runs", type=int, default=20)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "sweep_speedup"))
     args = parser.parse_args()
-    specs = notebook_2_specs(args.steps, args.seeds)
-    sequential = one_after_another(specs)
-    swept = through_sweep(specs)  # starts Ray on every core, and stops it
-
     tiny = grid(["td3"], ["InvertedPendulum-v5"], range(args.tiny_runs + 1), steps=100, eval_every=100,
                 eval_episodes=1)
     one_after_another(tiny[:1])  # the first run in a process imports and loads the simulator: not a per-run cost
@@ -78,6 +74,11 @@ def main():
     through_sweep(tiny[:1])  # so too for the Ray worker's first task
     tiny_swept = through_sweep(tiny[1:])
     ray.shutdown()
+
+    # The sweep first: should Ray fail to start, the run stops before the long part.
+    specs = notebook_2_specs(args.steps, args.seeds)
+    swept = through_sweep(specs)  # starts Ray on every core, and stops it
+    sequential = one_after_another(specs)
 
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "

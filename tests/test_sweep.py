@@ -63,8 +63,16 @@ def test_unknown_environment_is_a_one_line_error_before_ray_starts(tmp_path):
 @pytest.fixture
 def two_node_cluster():
     """Two Ray nodes on this machine, one CPU each, so that two runs at a time must use both."""
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    cluster.add_node(num_cpus=1)
+    for attempt in range(3):  # as start_ray does: on a busy machine a node can miss Ray's registration time
+        cluster = Cluster()
+        try:
+            cluster.add_node(num_cpus=1, include_dashboard=False)  # the head node
+            cluster.add_node(num_cpus=1)
+            break
+        except Exception as error:
+            cluster.shutdown()
+            if attempt == 2 or "timed out during startup" not in str(error):
+                raise
     ray.init(address=cluster.address, logging_level="ERROR")
     try:
         yield cluster
