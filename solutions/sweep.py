@@ -171,10 +171,11 @@ def error_record(spec, error):
 
 
 def run_sweep(specs, out, address=None, num_cpus=None, gpus_per_run=0, max_retries=3, run=train_run,
-              summarize=True, threshold=None, stop_ray=None):
+              summarize=True, threshold=None):
     """Run every spec not finished yet in `out`, one Ray task each; return the records of all of them
     (failed runs hold an "error"). `run(spec)` trains one run (default `train_run`; any function that
-    returns a JSON-able dict). Writes out/runs/RUN_ID.json as each finishes, then the summary."""
+    returns a JSON-able dict). Writes out/runs/RUN_ID.json as each finishes, then the summary. Ray is
+    started if it is not running yet, and then stopped at the end; a Ray already running is left so."""
     import ray
 
     if gpus_per_run:  # the device is part of the spec: a run on CUDA is not the same run as on a CPU
@@ -193,7 +194,7 @@ def run_sweep(specs, out, address=None, num_cpus=None, gpus_per_run=0, max_retri
         try:
             run_todo(todo, records, out, gpus_per_run, max_retries, run, len(specs))
         finally:
-            if stop_ray or (stop_ray is None and started_ray):
+            if started_ray:
                 ray.shutdown()
     results = [records[i] for i in ids]
     if summarize and any("error" not in r for r in results):
