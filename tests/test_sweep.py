@@ -60,9 +60,10 @@ def test_unknown_environment_is_a_one_line_error_before_ray_starts(tmp_path):
     assert result.stderr.strip().startswith("error: --envs:") and "InvertedPendulum" in result.stderr
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def two_node_cluster():
-    """Two Ray nodes on this machine, one CPU each, so that two runs at a time must use both."""
+    """Two Ray nodes on this machine, one CPU each, so that two runs at a time must use both (started
+    once for the tests below: a start takes tens of seconds on this 2-core machine)."""
     for attempt in range(3):  # as start_ray does: on a busy machine a node can miss Ray's registration time
         cluster = Cluster()
         try:
