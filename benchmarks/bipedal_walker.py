@@ -3,8 +3,9 @@
 BipedalWalker-v3 (24-dimensional observation, 4 motor torques in [-1, 1]) is solved at an average
 return of 300; a walker that falls ends its episode with -100. Each run trains the chapter's agent
 with the configuration below and, every `--eval-every` environment steps, evaluates the
-deterministic policy over 5 episodes (fixed evaluation seeds). Runs are spread over `--workers`
-processes, one thread each.
+deterministic policy over 5 episodes (fixed evaluation seeds). The runs go through the sweep
+(`solutions.sweep`: one Ray task, one CPU and one thread per run, on every core of this machine or of
+the cluster at `--address`); a rerun skips the runs already finished in `--runs`.
 
     python benchmarks/bipedal_walker.py --algos td3 sac --seeds 0 --steps 200000 > bipedal_walker.log
 
@@ -18,17 +19,13 @@ turned into the same table and figure from those lines:
 import argparse
 import json
 import re
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import gymnasium as gym
 import matplotlib
 import numpy as np
 import torch
 
-from solutions.agents import build_agent, build_networks
-from solutions.evaluation import evaluate
+from solutions.sweep import require_all_finished, run_spec, run_sweep
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
@@ -46,27 +43,25 @@ CONFIGS = {
 }
 
 
-def run(algo, seed, steps, eval_every):
-    torch.set_num_threads(1)
-    torch.manual_seed(seed)
-    env, eval_env = gym.make(ENV_ID), gym.make(ENV_ID)
-    networks = build_networks(algo, env, HIDDEN_SIZES)
-    agent = build_agent(algo, {**CONFIGS[algo], "seed": seed, "tqdm_disable": True}, networks)
-    curve, start = [], time.perf_counter()
-    while agent.env_steps < steps:
-        agent.train(env, eval_every)
-        mean, std = evaluate(eval_env, networks["pi"], n_episodes=5, seed=10_000)
-        curve.append((agent.env_steps, round(mean, 1), round(std, 1)))
-        print(f"{algo} seed {seed}: {agent.env_steps:>7} steps, return {mean:7.1f} ± {std:5.1f}", flush=True)
-    return {"algo": algo, "seed": seed, "seconds": round(time.perf_counter() - start), "curve": curve}
+def run_all(algos, seeds, steps, eval_every, runs_dir, address=None):
+    """Every (agent, seed) run through the sweep, each evaluation printed as one line; one row per run."""
+    specs = [run_spec(algo, ENV_ID, seed, config=CONFIGS[algo], steps=steps, eval_every=eval_every,
+                      eval_episodes=5, hidden_sizes=HIDDEN_SIZES, print_evaluations=True)
+             for algo in algos for seed in seeds]
+    records = run_sweep(specs, runs_dir, address=address, threshold=300)
+    require_all_finished(records)
+    return [{"algo": r["spec"]["algo"], "seed": r["spec"]["seed"], "seconds": round(r["timing"]["wall_seconds"]),
+             "curve": [(s, round(mean, 1), round(std, 1)) for s, mean, std in r["evaluations"]]} for r in records]
 
 
 def results_from_log(path):
-    """The runs' curves rebuilt from the lines that `run` prints (for a run stopped early)."""
-    line = re.compile(r"^(\w+) seed (\d+):\s+(\d+) steps, return\s+(-?[\d.]+) ±\s+([\d.]+)$")
+    """The runs' curves rebuilt from the lines that the sweep's runs print (for a run stopped early).
+    Ray prefixes each worker's line with its task and process id: the pattern is searched, not matched."""
+    line = re.compile(r"(\w+)-default-" + re.escape(ENV_ID)
+                      + r"-seed(\d+):\s+(\d+) steps, return\s+(-?[\d.]+) ±\s+([\d.]+)$")
     runs = {}
     for text in Path(path).read_text().splitlines():
-        match = line.match(text.strip())
+        match = line.search(text.strip())
         if match:
             algo, seed, steps, mean, std = match.groups()
             runs.setdefault((algo, int(seed)), []).append((int(steps), float(mean), float(std)))
@@ -103,7 +98,8 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--eval-every", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--address", help="a Ray cluster's address (default: Ray on this machine's cores)")
+    parser.add_argument("--runs", default="runs/sweeps/bipedal_walker", help="the sweep's folder of runs")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "bipedal_walker"))
     parser.add_argument("--from-log", help="rebuild the results from the printed lines of a run stopped early")
     args = parser.parse_args()
@@ -111,14 +107,11 @@ def main():
         results = results_from_log(args.from_log)
         args.steps = max(step for r in results for step, _, _ in r["curve"])
     else:
-        jobs = [(algo, seed) for algo in args.algos for seed in args.seeds]
-        with ProcessPoolExecutor(args.workers) as pool:
-            futures = [pool.submit(run, algo, seed, args.steps, args.eval_every) for algo, seed in jobs]
-            results = [future.result() for future in futures]
+        results = run_all(args.algos, args.seeds, args.steps, args.eval_every, args.runs, args.address)
     columns = list(range(args.eval_every * 2, args.steps + 1, args.eval_every * 2))
     header = (f"{ENV_ID}: evaluated mean return over 5 episodes (deterministic policy), every "
               f"{args.eval_every:,} environment steps; hidden layers {list(HIDDEN_SIZES)}, batch 256, one update "
-              f"per step; configs {json.dumps(CONFIGS)}; one thread per run, {args.workers} runs at a time; "
+              f"per step; configs {json.dumps(CONFIGS)}; one thread per run, one run per CPU through the sweep; "
               f"torch {torch.__version__}.")
     Path(args.out + ".json").write_text(json.dumps({"header": header, "results": results}, indent=1) + "\n")
     Path(args.out + ".md").write_text(header + "\n\n" + table(results, columns) + "\n")

@@ -2,8 +2,9 @@
 
 Both agents train with their default configs (the same hidden layers, batch size and learning
 start) for the same budget of environment steps, without stopping early; every `--eval-every`
-steps the deterministic policy is evaluated over 10 episodes with fixed seeds. Runs are spread
-over `--workers` processes, one thread each.
+steps the deterministic policy is evaluated over 10 episodes with fixed seeds. The runs go through
+the sweep (`solutions.sweep`: one Ray task, one CPU and one thread per run, on every core of this
+machine or of the cluster at `--address`); a rerun skips the runs already finished in `--runs`.
 
     python benchmarks/going_further.py --seeds 0 1 2 3 4 --steps 10000
 
@@ -12,17 +13,13 @@ writes benchmarks/results/going_further.{json,md,png} (quoted in the README and 
 
 import argparse
 import json
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import gymnasium as gym
 import matplotlib
 import numpy as np
 import torch
 
-from solutions.agents import build_agent, build_networks
-from solutions.evaluation import evaluate
+from solutions.sweep import grid, require_all_finished, run_sweep
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
@@ -32,20 +29,14 @@ ALGOS = ["sac", "crossq"]
 SOLVED = 950.0
 
 
-def run(algo, seed, steps, eval_every):
-    torch.set_num_threads(1)
-    torch.manual_seed(seed)
-    env, eval_env = gym.make(ENV_ID), gym.make(ENV_ID)
-    networks = build_networks(algo, env, (256, 256))
-    agent = build_agent(algo, {"seed": seed, "tqdm_disable": True}, networks)
-    curve, train_seconds = [], 0.0
-    while agent.env_steps < steps:
-        start = time.perf_counter()
-        agent.train(env, eval_every)
-        train_seconds += time.perf_counter() - start
-        mean, _ = evaluate(eval_env, networks["pi"], n_episodes=10, seed=10_000)
-        curve.append((agent.env_steps, round(mean, 1)))
-    return {"algo": algo, "seed": seed, "train_seconds": round(train_seconds, 1), "curve": curve}
+def run_all(seeds, steps, eval_every, runs_dir, address=None):
+    """Both agents at every seed through the sweep, for the whole budget; one row per run."""
+    specs = grid(ALGOS, [ENV_ID], seeds, steps=steps, eval_every=eval_every, hidden_sizes=[256, 256])
+    records = run_sweep(specs, runs_dir, address=address, threshold=SOLVED)
+    require_all_finished(records)
+    return [{"algo": r["spec"]["algo"], "seed": r["spec"]["seed"],
+             "train_seconds": round(r["timing"]["train_seconds"], 1),
+             "curve": [(s, round(mean, 1)) for s, mean, _ in r["evaluations"]]} for r in records]
 
 
 def returns_by_step(results, algo):
@@ -97,16 +88,14 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--address", help="a Ray cluster's address (default: Ray on this machine's cores)")
+    parser.add_argument("--runs", default="runs/sweeps/going_further", help="the sweep's folder of runs")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "going_further"))
     args = parser.parse_args()
-    jobs = [(algo, seed) for seed in args.seeds for algo in ALGOS]
-    with ProcessPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(run, algo, seed, args.steps, args.eval_every) for algo, seed in jobs]
-        results = [future.result() for future in futures]
+    results = run_all(args.seeds, args.steps, args.eval_every, args.runs, args.address)
     header = (f"{ENV_ID}: evaluated mean return (10 episodes, deterministic policy) at equal environment "
               f"steps, mean ± std over seeds {args.seeds}; default configs, hidden layers [256, 256]; one thread "
-              f"per run, {args.workers} runs at a time; torch {torch.__version__}.")
+              f"per run, one run per CPU through the sweep; torch {torch.__version__}.")
     Path(args.out + ".json").write_text(json.dumps({"header": header, "results": results}, indent=1) + "\n")
     Path(args.out + ".md").write_text(header + "\n\n" + table(results) + "\n")
     plot(results, args.out + ".png")

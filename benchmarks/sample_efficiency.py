@@ -2,8 +2,9 @@
 
 Each run trains with the agent's default config, and every `--eval-every` environment steps
 evaluates the deterministic policy over 10 episodes (fixed evaluation seeds). A run solves the task
-at the first evaluation whose mean return is >= 950. Runs are spread over `--workers` processes,
-each limited to one thread, so that runs do not slow each other down.
+at the first evaluation whose mean return is >= 950. The runs go through the sweep
+(`solutions.sweep`): one Ray task per run, one CPU and one thread each, on every core of this machine
+(or of the cluster at `--address`); a rerun skips the runs already finished in `--runs`.
 
     python benchmarks/sample_efficiency.py --algos ddpg td3 sac sac_fixed_alpha --seeds 0 1 2 3 4
 
@@ -12,16 +13,13 @@ writes benchmarks/results/sample_efficiency.json and .md (the table quoted in th
 
 import argparse
 import json
-import time
-from concurrent.futures import ProcessPoolExecutor
+import os
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import torch
 
-from solutions.agents import build_agent, build_networks
-from solutions.evaluation import evaluate
+from solutions.sweep import require_all_finished, run_spec, run_sweep, steps_to_reach
 
 ENV_ID = "InvertedPendulum-v5"
 SOLVED = 950.0
@@ -35,24 +33,16 @@ VARIANTS = {
 }
 
 
-def run(variant, seed, eval_every, hidden_sizes):
-    torch.set_num_threads(1)
-    algo, overrides, budget = VARIANTS[variant]
-    torch.manual_seed(seed)
-    env, eval_env = gym.make(ENV_ID), gym.make(ENV_ID)
-    networks = build_networks(algo, env, hidden_sizes)
-    agent = build_agent(algo, {**overrides, "seed": seed, "tqdm_disable": True}, networks)
-    curve, train_seconds, solved_at = [], 0.0, None
-    while agent.env_steps < budget and solved_at is None:
-        start = time.perf_counter()
-        agent.train(env, eval_every)
-        train_seconds += time.perf_counter() - start
-        mean, _ = evaluate(eval_env, networks["pi"], n_episodes=10, seed=10_000)
-        curve.append((agent.env_steps, mean))
-        if mean >= SOLVED:
-            solved_at = agent.env_steps
-    return {"variant": variant, "seed": seed, "budget": budget, "solved_at": solved_at,
-            "train_seconds": round(train_seconds, 1), "curve": curve}
+def run_all(variants, seeds, eval_every, hidden_sizes, runs_dir, address=None):
+    """Every (variant, seed) run through the sweep, each stopped once solved; one row per run."""
+    specs = [run_spec(VARIANTS[v][0], ENV_ID, seed, variant=v, config=VARIANTS[v][1], steps=VARIANTS[v][2],
+                      eval_every=eval_every, hidden_sizes=hidden_sizes, stop_at_return=SOLVED)
+             for v in variants for seed in seeds]
+    records = run_sweep(specs, runs_dir, address=address, threshold=SOLVED)
+    require_all_finished(records)
+    return [{"variant": r["spec"]["variant"], "seed": r["spec"]["seed"], "budget": r["spec"]["steps"],
+             "solved_at": steps_to_reach(r, SOLVED), "train_seconds": round(r["timing"]["train_seconds"], 1),
+             "curve": [(steps, mean) for steps, mean, _ in r["evaluations"]]} for r in records]
 
 
 def table(results):
@@ -82,21 +72,14 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--hidden", nargs="+", type=int, default=[256, 256])
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--address", help="a Ray cluster's address (default: Ray on this machine's cores)")
+    parser.add_argument("--runs", default="runs/sweeps/sample_efficiency", help="the sweep's folder of runs")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "sample_efficiency"))
     args = parser.parse_args()
-    jobs = [(variant, seed) for variant in args.algos for seed in args.seeds]
-    with ProcessPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(run, v, s, args.eval_every, tuple(args.hidden)) for v, s in jobs]
-        results = []
-        for future in futures:
-            results.append(future.result())
-            r = results[-1]
-            seconds = r["train_seconds"]
-            print(f"{r['variant']:>16} seed {r['seed']}: solved at {r['solved_at']} ({seconds:.0f} s)", flush=True)
+    results = run_all(args.algos, args.seeds, args.eval_every, args.hidden, args.runs, args.address)
     header = (f"InvertedPendulum-v5, evaluated mean return >= {SOLVED:.0f} over 10 episodes, checked every "
               f"{args.eval_every} environment steps; hidden layers {args.hidden}; one thread per run, "
-              f"{args.workers} runs at a time on {torch.get_num_threads()}-thread machine; torch {torch.__version__}.")
+              f"one run per CPU through the sweep ({os.cpu_count()}-CPU machine); torch {torch.__version__}.")
     Path(args.out + ".json").write_text(json.dumps({"header": header, "results": results}, indent=1) + "\n")
     Path(args.out + ".md").write_text(header + "\n\n" + table(results) + "\n")
     print(header + "\n\n" + table(results))

@@ -8,7 +8,7 @@ In one run, on one machine:
 (c) the same for the draft-style reference of `draft_style.py` (list-of-tuples buffer, per-sample
     conversion, per-parameter target loops);
 (d) with --solve, environment steps and wall time to solve InvertedPendulum-v5, median of 5 seeds
-    (the runs of `sample_efficiency.py`, one thread each, `--workers` of them at a time);
+    (the runs of `sample_efficiency.py`, through the sweep: one thread and one CPU each);
 (e) where an update's time goes: the CPU time and matmul FLOPs of each step of the pseudo-code
     (each agent method, each optimizer step), against the time those FLOPs take at the measured
     throughput;
@@ -29,7 +29,6 @@ import os
 import platform
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -316,14 +315,13 @@ def thread_scaling(update_rows, env, transitions, n_updates, rounds):
     return rows
 
 
-def solve_times(algos, seeds, workers):
-    from sample_efficiency import run
+def solve_times(algos, seeds, runs_dir):
+    from sample_efficiency import run_all
 
+    results = run_all(algos, seeds, 1000, HIDDEN, runs_dir)
     rows = []
-    with ProcessPoolExecutor(workers) as pool:
-        futures = {algo: [pool.submit(run, algo, seed, 1000, HIDDEN) for seed in seeds] for algo in algos}
     for algo in algos:
-        runs = [future.result() for future in futures[algo]]
+        runs = sorted((r for r in results if r["variant"] == algo), key=lambda r: r["seed"])
         steps = [r["solved_at"] if r["solved_at"] is not None else np.inf for r in runs]
         rows.append({"agent": algo, "median_steps_to_solve": float(np.median(steps)),
                      "median_train_seconds": float(np.median([r["train_seconds"] for r in runs])),
@@ -391,19 +389,19 @@ def main():
     parser.add_argument("--rounds", type=int, default=10, help="rounds, alternating ours and the draft-style code")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--solve", action="store_true", help="also time solving the task, 5 seeds per agent")
-    parser.add_argument("--workers", type=int, default=2, help="solving runs at a time (one thread each)")
+    parser.add_argument("--runs", default="runs/sweeps/speed_solve", help="the sweep's folder of solving runs")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "speed"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     info = (f"{platform.processor() or platform.machine()}, {args.threads} torch thread(s), torch {torch.__version__}, "
             f"batch {BATCH}, hidden layers {list(HIDDEN)}; best of {args.rounds} rounds of {args.updates} updates.")
     if args.solve:
-        info += (f" Solving: seeds 0-4, evaluated every 1,000 steps, one thread per run, {args.workers} runs at a "
-                 "time; the train time excludes evaluations.")
+        info += (f" Solving: seeds 0-4, evaluated every 1,000 steps, one thread per run, one run per CPU through "
+                 f"the sweep ({os.cpu_count()} CPUs); the train time excludes evaluations.")
     env, transitions = random_transitions()
     throughput, update_rows, part_rows = measure_updates(args.algos, env, transitions, args.updates, args.rounds)
     thread_rows = thread_scaling(update_rows, env, transitions, args.updates, args.rounds)
-    solve_rows = solve_times(args.algos, [0, 1, 2, 3, 4], args.workers) if args.solve else []
+    solve_rows = solve_times(args.algos, [0, 1, 2, 3, 4], args.runs) if args.solve else []
     Path(args.out + ".json").write_text(json.dumps(
         {"info": info, "matmul_flop_per_s": throughput, "updates": update_rows, "solve": solve_rows,
          "parts": part_rows, "threads": thread_rows}, indent=1) + "\n")

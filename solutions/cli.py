@@ -332,6 +332,9 @@ def main(argv=None):
     evaluate_parser.add_argument("--episodes", type=int, default=10)
     evaluate_parser.add_argument("--video", action="store_true", help="also write policy.mp4 beside it")
     evaluate_parser.set_defaults(run=evaluate_command)
+    from solutions.sweep import add_sweep_command  # imported here: solutions.sweep imports this module
+
+    add_sweep_command(commands)
     args = parser.parse_args(argv)
     args.run(args)
 
