@@ -15,21 +15,26 @@ student skipped the set-up cell) `%load` is IPython's, which only replaces the t
 that follows calls `require_loaded(...)`, which then says in one line what to do instead of a
 `NameError` traceback.
 
-What each front end does with the `%load` request, checked for this module (December 2026):
-- IPython's `%load` (IPython/core/magics/code.py) calls `shell.set_next_input(text, replace=True)`;
-  ipykernel turns it into a payload {"source": "set_next_input", "text": ..., "replace": true} of the
-  execute_reply, sent whether the cell succeeded or failed. Running the code is left to the user.
-- Jupyter Notebook 7 and JupyterLab 4 (same cell code, @jupyterlab/cells) honour it: with replace
-  true the cell's text is replaced in place, also during "Run all"; nothing is run. The browser test
-  (tests/test_browser.py) checks this in JupyterLab: after "Restart Kernel and Run All Cells" the
-  %load cells hold the files' text and every cell ran.
-- Google Colab ignores set_next_input payloads: `%load` does nothing visible
-  (googlecolab/colabtools#42, "%load doesn't work"; #2360, "nothing happens").
-- VS Code's Jupyter extension does not apply the payload either (microsoft/vscode-jupyter#1082, kept
-  open as a feature request): the cell keeps `%load ...` and nothing runs.
-- nbclient, nbconvert --execute, nbval and papermill read only the outputs; the payload is dropped.
-With this extension the code runs in all of them, and the output shows it where the text is not
-replaced. In Jupyter and JupyterLab the output shows the code a second time, under the replaced cell.
+What each front end does with the `%load` request (looked up for this module, December 2026; the
+behaviour of this extension does not depend on any of it):
+- IPython's `%load` (IPython/core/magics/code.py) calls `shell.set_next_input(text, replace=True)`
+  (the `replace` argument: ipython/ipython#6994); ipykernel sends it as a payload
+  {"source": "set_next_input", "text": ..., "replace": true} of the execute_reply, whether the cell
+  succeeded or failed (a deprecated part of the messaging protocol that front ends still honour or
+  not, one by one). Nothing in it asks to run the text.
+- Jupyter Notebook 7 and JupyterLab 4 (the same cell code) replace the cell's text in place, also
+  during "Run all", and keep the cell's outputs (jupyterlab/jupyterlab#16626; Notebook 6 cleared
+  them). tests/test_browser.py checks this in JupyterLab: after "Restart Kernel and Run All Cells"
+  every %load cell holds its file's text and every cell ran.
+- VS Code's Jupyter extension did nothing with the payload at first (microsoft/vscode-jupyter#1082,
+  #1602: "%load does not work"); it has applied set_next_input since microsoft/vscode-jupyter#4715
+  (2021), and with replace=True it replaces the cell's text and keeps its outputs
+  (microsoft/vscode-jupyter#15886). Like every front end it does not run the new text.
+- Google Colab: `%load` "doesn't seem to do anything" (googlecolab/colabtools#42; #2360, closed as its
+  duplicate in 2021, "nothing happens"): the payload is dropped, the cell keeps `%load ...`.
+- nbclient, nbconvert --execute, nbval and papermill keep only the outputs: the payload is dropped.
+So the code runs in all of them, and its text is in the output wherever the cell is not replaced; in
+Jupyter, JupyterLab and VS Code the output shows it a second time, under the replaced cell.
 """
 
 import html
