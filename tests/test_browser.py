@@ -2,11 +2,12 @@
 
 The test starts JupyterLab on a free port of 127.0.0.1 (a token, no browser of its own) over a copy of
 notebook 1 and of solutions/*.py (the server autosaves; the committed notebook stays clean), drives
-Debian's Chromium headless with Selenium (`make browser` installs both), runs JupyterLab's command
+Debian's Chromium headless with Selenium (`make browser` installs Chromium and its driver), runs the command
 `notebook:restart-run-all` in quick mode (COURSE_QUICK=1), waits until the kernel is idle and every
 code cell has run, and asserts that no cell shows an error and that each `%load` cell now holds the
 text of its file: the front end applied the replace request of solutions/load_and_run.py, and the code
-ran. It saves a screenshot in build/browser_01_dpg_ddpg.png and stops the server.
+ran. It saves a screenshot in build/browser_01_dpg_ddpg.png (the first %load cell, or the first error)
+and stops the server.
 
 A broken solution file fails it: copy the repository, append `raise RuntimeError("broken")` to its
 solutions/replay_buffer.py and run this test there.
@@ -216,7 +217,9 @@ def test_restart_and_run_all_in_jupyterlab(lab_server, browser, tmp_path):
         notebook = run_all(browser)
     finally:
         SCREENSHOT.parent.mkdir(exist_ok=True)
-        browser.execute_script(SCROLL_TO_CELL_JS, NOTEBOOK, min(load_cells))  # a %load cell and its output
+        errors = error_outputs((read_notebook(browser) or {"cells": []})["cells"])
+        shown = errors[0][0] if errors else min(load_cells)  # the first error, or the first %load cell
+        browser.execute_script(SCROLL_TO_CELL_JS, NOTEBOOK, shown)
         time.sleep(1)
         browser.save_screenshot(str(SCREENSHOT))
 
