@@ -72,6 +72,24 @@ def test_setup_cell_turns_on_load_and_run_before_any_load(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_cell_after_each_load_says_what_to_do_when_plain_load_ran(path):
+    """Without the set-up cell, `%load` defines nothing: the next cell must say so in one line."""
+    code = [
+        cell.source
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "code" and not all(line.startswith("#") for line in cell.source.split("\n") if line)
+    ]  # code cells other than the comment-only "# Your code here" ones
+    unguarded = [
+        code[i + 1].splitlines()[0]
+        for i, source in enumerate(code[:-1])
+        if source.startswith("%load ") and not code[i + 1].startswith("%load ") and "require_loaded(" not in code[i + 1]
+    ]
+    assert not unguarded, (
+        f"{path.name}: these cells follow a %load cell without `require_loaded(...)` of the names they use: {unguarded}"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
 def test_badge_and_setup_cell_carry_the_repository_address(path):
     notebook = nbformat.read(path, as_version=4)
     assert f'REPOSITORY = "{repository.REPOSITORY_URL}"' in setup_cell(notebook).source, (
