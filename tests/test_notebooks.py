@@ -1,9 +1,11 @@
-"""Tests of the course notebooks that do not run them, and of the harness that does.
+"""Tests of the course notebooks that do not run them whole, and of what makes them run as committed.
 
-`make test` executes the notebooks by expanding their `%load` cells (tests/notebook_expansion.py)
-and running the expanded copies under nbval in quick mode. The tests here check what comes before:
-the committed notebooks are clean (no outputs, no execution counts), every `%load` resolves, the
-expansion does what Jupyter does, and a broken solution file really makes the nbval run fail.
+`make test` runs the committed notebooks themselves under nbval in quick mode; tests/test_browser.py
+runs notebook 1 in JupyterLab. The tests here check what that relies on: the committed notebooks are
+clean and their `%load` cells name existing files; each set-up cell turns on solutions/load_and_run.py
+and carries the repository address of solutions/repository.py, as each Colab badge does; the extension
+runs what `%load` loads and still asks the front end to replace the cell; a check cell explains in one
+line what to do when plain `%load` ran; and a broken solution file makes the nbval run fail.
 """
 
 import re
@@ -14,16 +16,23 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.manager import start_new_kernel
 
-sys.path.insert(0, str(Path(__file__).parent))
-from notebook_expansion import expand_file, expand_notebook, expand_source, load_target  # noqa: E402
+from solutions import repository
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+EXTENSION_LINE = "%load_ext solutions.load_and_run"
 
 
 def notebook_id(path):
     return path.name
+
+
+def setup_cell(notebook):
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.source.startswith("# Set-up.")]
+    assert len(cells) == 1, "expected one set-up cell, starting with '# Set-up.'"
+    return cells[0]
 
 
 # --- the committed notebooks ---------------------------------------------------------------------
@@ -47,73 +56,157 @@ def test_committed_notebook_has_no_outputs_and_no_execution_counts(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
 def test_committed_notebook_loads_existing_files(path):
     notebook = nbformat.read(path, as_version=4)
-    expand_notebook(notebook, path.parent)  # raises FileNotFoundError on a %load of a missing file
+    targets = [cell.source.split()[1] for cell in notebook.cells if cell.source.startswith("%load ")]
+    missing = [target for target in targets if not (path.parent / target).is_file()]
+    assert not missing, f"{path.name} loads files that do not exist: {missing}"
 
 
-# --- the expansion ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_setup_cell_turns_on_load_and_run_before_any_load(path):
+    notebook = nbformat.read(path, as_version=4)
+    setup = setup_cell(notebook)
+    assert EXTENSION_LINE in setup.source.splitlines(), f"{path.name}: the set-up cell lacks `{EXTENSION_LINE}`"
+    code_sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    first_load = next((i for i, source in enumerate(code_sources) if source.startswith("%load ")), None)
+    assert first_load is None or code_sources.index(setup.source) < first_load
 
 
-def make_notebook(*code_cells):
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("A tiny notebook for the tests.")]
-    notebook.cells += [nbformat.v4.new_code_cell(source) for source in code_cells]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_cell_after_each_load_says_what_to_do_when_plain_load_ran(path):
+    """Without the set-up cell, `%load` defines nothing: the next cell must say so in one line."""
+    code = [
+        cell.source
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "code" and not all(line.startswith("#") for line in cell.source.split("\n") if line)
+    ]  # code cells other than the comment-only "# Your code here" ones
+    unguarded = [
+        code[i + 1].splitlines()[0]
+        for i, source in enumerate(code[:-1])
+        if source.startswith("%load ") and not code[i + 1].startswith("%load ") and "require_loaded(" not in code[i + 1]
+    ]
+    assert not unguarded, (
+        f"{path.name}: these cells follow a %load cell without `require_loaded(...)` of the names they use: {unguarded}"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_badge_and_setup_cell_carry_the_repository_address(path):
+    notebook = nbformat.read(path, as_version=4)
+    assert f'REPOSITORY = "{repository.REPOSITORY_URL}"' in setup_cell(notebook).source, (
+        f"{path.name}: the set-up cell's address differs from solutions/repository.py; "
+        "run `python -m solutions.repository URL`"
+    )
+    assert f"]({repository.colab_url(path.name)})" in notebook.cells[0].source, (
+        f"{path.name}: the Colab badge does not open {repository.colab_url(path.name)}; "
+        "run `python -m solutions.repository URL`"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_top_cell_states_the_running_time(path):
+    top = nbformat.read(path, as_version=4).cells[0].source
+    assert re.search(r"quick mode\s+\(`COURSE_QUICK=1`\) \d+ min", top) and "full mode" in top, (
+        f"{path.name}: the top cell must state the measured running time in quick mode and in full mode "
+        "(measured with jupyter nbconvert --to notebook --execute)"
+    )
+
+
+def test_repository_sync_rewrites_every_copy_of_the_address(tmp_path):
+    for folder in ("solutions", "notebooks"):
+        (tmp_path / folder).mkdir()
+    shutil.copy(ROOT / "solutions" / "repository.py", tmp_path / "solutions" / "repository.py")
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    for path in NOTEBOOKS:
+        shutil.copy(path, tmp_path / "notebooks" / path.name)
+    fork = "https://github.com/someone/fork-of-the-course"
+
+    changed = repository.sync(fork, root=tmp_path)
+
+    assert tmp_path / "solutions" / "repository.py" in changed
+    assert f'REPOSITORY_URL = "{fork}"' in (tmp_path / "solutions" / "repository.py").read_text()
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(tmp_path / "notebooks" / path.name, as_version=4)
+        assert f'REPOSITORY = "{fork}"' in setup_cell(notebook).source
+        assert f"]({repository.colab_url(path.name, fork)})" in notebook.cells[0].source
+        assert repository.REPOSITORY_URL.removeprefix("https://github.com/") not in str(notebook)
+
+
+# --- the extension, in a real kernel ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    manager, client = start_new_kernel(kernel_name="python3")
+    yield client
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+
+
+def execute(client, code):
+    """(execute_reply content, outputs) of `code` run in the kernel."""
+    outputs = []
+    reply = client.execute_interactive(code, timeout=120, output_hook=lambda msg: outputs.append(msg))
+    return reply["content"], [msg for msg in outputs if msg["msg_type"] in ("stream", "display_data", "error")]
 
 
 @pytest.fixture
-def course_tree(tmp_path):
-    """A repository in miniature: solutions/answer.py and an empty notebooks/ folder."""
-    (tmp_path / "solutions").mkdir()
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "solutions" / "answer.py").write_text("ANSWER = 42\nprint(ANSWER)\n", encoding="utf-8")
-    return tmp_path
+def answer_file(tmp_path):
+    path = tmp_path / "answer.py"
+    path.write_text('"""A solution."""\n\n\nclass Answer:\n    value = 42\n', encoding="utf-8")
+    return path
 
 
-def test_load_cell_becomes_the_file_text_as_in_jupyter(course_tree):
-    source = expand_source("%load ../solutions/answer.py", course_tree / "notebooks")
-    assert source == "# %load ../solutions/answer.py\nANSWER = 42\nprint(ANSWER)\n"
-
-
-def test_other_cells_are_left_alone(course_tree):
-    notebooks = course_tree / "notebooks"
-    for source in ["x = 1", "", "# %load ../solutions/answer.py\nANSWER = 42\n", "print('%load')"]:
-        assert expand_source(source, notebooks) == source
-    assert load_target("x = 1\n%load ../solutions/answer.py") is None  # only a first line counts
-
-
-def test_expand_notebook_copies_and_expands_every_load_cell(course_tree):
-    notebook = make_notebook("x = 1", "%load ../solutions/answer.py", "%load ../solutions/answer.py\n")
-    expanded = expand_notebook(notebook, course_tree / "notebooks")
-    assert [cell.source for cell in expanded.cells[1:]] == [
-        "x = 1",
-        "# %load ../solutions/answer.py\nANSWER = 42\nprint(ANSWER)\n",
-        "# %load ../solutions/answer.py\nANSWER = 42\nprint(ANSWER)\n",
+def test_plain_load_only_asks_for_the_text_and_the_check_says_what_to_do(kernel, answer_file):
+    execute(kernel, "%reset -f")
+    reply, _ = execute(kernel, f"%load {answer_file}")
+    assert reply["payload"] == [
+        {"source": "set_next_input", "text": f"# %load {answer_file}\n{answer_file.read_text()}", "replace": True}
     ]
-    assert notebook.cells[2].source == "%load ../solutions/answer.py"  # the original is untouched
+    reply, outputs = execute(kernel, "from solutions.load_and_run import require_loaded\nrequire_loaded('Answer')")
+    assert reply["status"] == "error" and reply["ename"] == "UsageError"
+    (stderr,) = [msg["content"]["text"] for msg in outputs if msg["msg_type"] == "stream"]
+    assert stderr.strip().count("\n") == 0, stderr  # one line, no traceback
+    assert "Answer not defined yet" in stderr and "set-up cell" in stderr and "a second time" in stderr
 
 
-def test_missing_loaded_file_raises(course_tree):
-    notebook = make_notebook("%load ../solutions/no_such_file.py")
-    with pytest.raises(FileNotFoundError, match="no_such_file.py"):
-        expand_notebook(notebook, course_tree / "notebooks")
+def test_load_and_run_runs_shows_and_still_replaces_the_cell(kernel, answer_file):
+    execute(kernel, "%reset -f")
+    execute(kernel, EXTENSION_LINE)
+    reply, outputs = execute(kernel, f"%load {answer_file}")
+    assert reply["status"] == "ok"
+    assert reply["payload"] == [
+        {"source": "set_next_input", "text": f"# %load {answer_file}\n{answer_file.read_text()}", "replace": True}
+    ]
+    (shown,) = [msg["content"]["data"] for msg in outputs if msg["msg_type"] == "display_data"]
+    assert "class" in shown["text/html"] and "Answer" in shown["text/html"]  # highlighted: split into spans
+    assert answer_file.read_text() in shown["text/plain"]
+    reply, outputs = execute(kernel, "from solutions.load_and_run import require_loaded\n"
+                                     "require_loaded('Answer')\nprint(Answer.value)")
+    assert reply["status"] == "ok" and outputs[0]["content"]["text"] == "42\n"
 
 
-def test_load_with_options_is_refused(course_tree):
-    with pytest.raises(ValueError, match="only support"):
-        expand_source("%load -r 1-2 ../solutions/answer.py", course_tree / "notebooks")
+def test_load_and_run_fails_the_cell_on_an_error_in_the_file(kernel, tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("x = 1\nraise RuntimeError('broken on purpose')\n", encoding="utf-8")
+    execute(kernel, EXTENSION_LINE)
+    reply, outputs = execute(kernel, f"%load {broken}")
+    assert reply["status"] == "error" and reply["evalue"] == "broken on purpose"
+    assert reply["payload"][0]["replace"] is True  # the student still gets the code to fix in the cell
+    traceback = "\n".join(outputs[-1]["content"]["traceback"])
+    assert str(broken) in re.sub(r"\x1b\[[0-9;]*m", "", traceback)  # the traceback points into the file
 
 
-def test_expand_file_writes_a_copy_under_the_same_name(course_tree):
-    path = course_tree / "notebooks" / "tiny.ipynb"
-    nbformat.write(make_notebook("%load ../solutions/answer.py"), path)
-    out = expand_file(path, course_tree / "build" / "notebooks")
-    assert out == course_tree / "build" / "notebooks" / "tiny.ipynb"
-    assert nbformat.read(out, as_version=4).cells[1].source.startswith("# %load ../solutions/answer.py\n")
-    assert nbformat.read(path, as_version=4).cells[1].source == "%load ../solutions/answer.py"
+def test_load_and_run_keeps_ipython_options(kernel, answer_file):
+    execute(kernel, "%reset -f")
+    execute(kernel, EXTENSION_LINE)
+    reply, _ = execute(kernel, f"%load -s Answer {answer_file}")
+    assert reply["status"] == "ok"
+    assert reply["payload"][0]["text"] == f"# %load -s Answer {answer_file}\nclass Answer:\n    value = 42\n"
+    reply, outputs = execute(kernel, "print(Answer.value)")
+    assert outputs[0]["content"]["text"] == "42\n"
 
 
-# --- the harness catches a broken solution -------------------------------------------------------
+# --- the nbval pipeline catches a broken solution ------------------------------------------------
 
 BREAKAGES = {  # name: (text appended to the solution file, error expected in the nbval report)
     "intact": ("", None),
@@ -124,9 +217,10 @@ BREAKAGES = {  # name: (text appended to the solution file, error expected in th
 
 @pytest.mark.parametrize("breakage", BREAKAGES)
 def test_nbval_run_fails_on_a_broken_solution(tmp_path, breakage):
-    """The same pipeline as `make test` (expand, then pytest --nbval-lax) on a copy of a real solution.
+    """`make test`'s nbval run, on a notebook in the committed form: set-up cell, attempt, %load, check.
 
-    The intact copy must pass (so the check cell does run the loaded code), the broken ones must fail.
+    No expansion: the %load cell runs through the extension, as in every notebook. The intact copy must
+    pass (so the check cell does run the loaded code), the broken ones must fail.
     """
     (tmp_path / "solutions").mkdir()
     (tmp_path / "notebooks").mkdir()
@@ -135,17 +229,24 @@ def test_nbval_run_fails_on_a_broken_solution(tmp_path, breakage):
     with solution.open("a", encoding="utf-8") as file:
         file.write(BREAKAGES[breakage][0])
     check = (
+        "from solutions.load_and_run import require_loaded\n\n"
+        "require_loaded('ReplayBuffer')\n"
         "buffer = ReplayBuffer(10)\n"
         "buffer.append([0.0], [1.0], 2.0, [3.0], False)\n"
         "assert len(buffer) == 1"
     )
-    notebook = tmp_path / "notebooks" / "tiny.ipynb"
-    nbformat.write(make_notebook("# Your code here", "%load ../solutions/replay_buffer.py", check), notebook)
-    expanded = expand_file(notebook, tmp_path / "build" / "notebooks")
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.cells = [
+        nbformat.v4.new_code_cell(source)
+        for source in (EXTENSION_LINE, "# Your code here", "%load ../solutions/replay_buffer.py", check)
+    ]
+    path = tmp_path / "notebooks" / "tiny.ipynb"
+    nbformat.write(notebook, path)
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # keep the project's config out
 
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", str(expanded)],
+        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", str(path)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -154,6 +255,7 @@ def test_nbval_run_fails_on_a_broken_solution(tmp_path, breakage):
     report = run.stdout[-3000:] + run.stderr[-2000:]
     if breakage == "intact":
         assert run.returncode == 0, report
+        assert "4 passed" in run.stdout, report
     else:
         assert run.returncode == 1, report  # 1: tests ran and failed (not a usage or collection error)
         assert "failed" in run.stdout, report
