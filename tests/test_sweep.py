@@ -4,6 +4,13 @@ Each test starts the Ray it needs and stops it before it ends (the command line'
 with its process).
 """
 
+import os
+
+# Every Ray process of these tests uses the loopback address, the cluster's GCS included: Ray's own
+# switch for machines without cluster support makes get_node_ip_address() return 127.0.0.1.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
+
 import json
 import os
 import re
