@@ -1,0 +1,156 @@
+"""The agents on one GPU: updates per second eager, compiled and captured, against the same machine's CPU.
+
+In one run, on a machine with a CUDA GPU:
+(a) updates per second of each agent at the chapter's settings (batch 256, layers of 256) on the
+    machine's CPU (all its torch threads), and on the GPU three ways: eager (the code the notebooks
+    teach), `torch.compile(mode="reduce-overhead")` of the update, and the update captured once as a
+    CUDA graph and replayed (`solutions/captured_update.py`); best of `--rounds` alternating rounds;
+(b) with --solve, the wall time and environment steps to solve InvertedPendulum-v5 (evaluated mean
+    return >= 950 over 10 episodes, checked every 1,000 steps) with SAC on the GPU, eager and captured.
+
+    python benchmarks/gpu.py --solve
+
+writes benchmarks/results/gpu.json and gpu.md. Without a GPU it stops at once and says so.
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import torch
+
+from solutions.captured_update import CapturedUpdate
+from solutions.cli import build_agent, build_networks
+from solutions.evaluation import evaluate
+
+ENV_ID = "InvertedPendulum-v5"
+HIDDEN = (256, 256)
+ALGOS = ("ddpg", "td3", "sac", "crossq")
+
+
+def random_transitions(n=10_000, seed=0):
+    env = gym.make(ENV_ID)
+    env.action_space.seed(seed)
+    state, _ = env.reset(seed=seed)
+    transitions = []
+    for _ in range(n):
+        action = env.action_space.sample()
+        next_state, reward, terminated, truncated, _ = env.step(action)
+        transitions.append((state, action, reward, next_state, terminated))
+        state = env.reset()[0] if terminated or truncated else next_state
+    return env, transitions
+
+
+def agent_on(device, algo, env, transitions, config=None):
+    """The chapter's agent with seeded networks on `device`, its buffer holding `transitions`."""
+    torch.manual_seed(0)
+    networks = {name: network.to(device) for name, network in build_networks(algo, env, HIDDEN).items()}
+    agent = build_agent(algo, {"tqdm_disable": True, **(config or {})}, networks)
+    for transition in transitions:
+        agent.memory.append(*transition)
+    return agent
+
+
+def updates_per_second(update, n_updates, device):
+    """Calls of `update()` per second over `n_updates` calls, the GPU's queue drained at both ends."""
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    synchronize()
+    start = time.perf_counter()
+    for _ in range(n_updates):
+        update()
+    synchronize()
+    return n_updates / (time.perf_counter() - start)
+
+
+def measure_updates(algos, env, transitions, n_updates, rounds):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    rows = []
+    for algo in algos:
+        ways = {
+            "cpu_eager": agent_on(cpu, algo, env, transitions).update,
+            "gpu_eager": agent_on(cuda, algo, env, transitions).update,
+            "gpu_compiled": torch.compile(agent_on(cuda, algo, env, transitions).update, mode="reduce-overhead"),
+            "gpu_captured": CapturedUpdate(agent_on(cuda, algo, env, transitions)),
+        }
+        for update in ways.values():  # warm-up: compilation, allocations, optimizer state
+            for _ in range(20):
+                update()
+        best = dict.fromkeys(ways, 0.0)
+        for _ in range(rounds):  # alternate the ways, so that all see the same machine
+            for way, update in ways.items():
+                device = cpu if way.startswith("cpu") else cuda
+                best[way] = max(best[way], updates_per_second(update, n_updates, device))
+        row = {"agent": algo, **{f"{way}_updates_per_s": value for way, value in best.items()}}
+        row.update({f"{way}_vs_gpu_eager": best[way] / best["gpu_eager"] for way in ("gpu_compiled", "gpu_captured")})
+        row["gpu_captured_vs_cpu"] = best["gpu_captured"] / best["cpu_eager"]
+        rows.append(row)
+        print(row, flush=True)
+    return rows
+
+
+def solve(captured, seed=0, max_steps=20_000, eval_every=1_000, target=950.0):
+    """SAC on the GPU until its evaluated return reaches `target`: (env steps, training seconds)."""
+    env, eval_env = gym.make(ENV_ID), gym.make(ENV_ID)
+    agent = agent_on(torch.device("cuda"), "sac", env, (), {"seed": seed, "captured_update": captured})
+    train_seconds = 0.0
+    while agent.env_steps < max_steps:
+        start = time.perf_counter()
+        agent.train(env, eval_every)
+        torch.cuda.synchronize()
+        train_seconds += time.perf_counter() - start
+        if evaluate(eval_env, agent.pi, n_episodes=10)[0] >= target:
+            return agent.env_steps, train_seconds
+    return None, train_seconds
+
+
+def markdown(info, update_rows, solve_rows):
+    lines = ["# The agents on a GPU", "", info, "", "Updates per second (best of the rounds):", "",
+             "| agent | CPU eager | GPU eager | GPU compiled | GPU captured | captured / eager | captured / CPU |",
+             "|---|---|---|---|---|---|---|"]
+    for row in update_rows:
+        lines.append(
+            f"| {row['agent']} | {row['cpu_eager_updates_per_s']:.0f} | {row['gpu_eager_updates_per_s']:.0f} | "
+            f"{row['gpu_compiled_updates_per_s']:.0f} | {row['gpu_captured_updates_per_s']:.0f} | "
+            f"{row['gpu_captured_vs_gpu_eager']:.2f}x | {row['gpu_captured_vs_cpu']:.2f}x |")
+    if solve_rows:
+        lines += ["", "Solving InvertedPendulum-v5 with SAC on the GPU (seed 0, evaluated every 1,000 steps):", "",
+                  "| update | env steps to 950 | training seconds |", "|---|---|---|"]
+        for row in solve_rows:
+            steps = "not solved" if row["steps"] is None else f"{row['steps']:,}"
+            lines.append(f"| {row['update']} | {steps} | {row['train_seconds']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--algos", nargs="+", default=list(ALGOS))
+    parser.add_argument("--updates", type=int, default=300, help="timed updates per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--solve", action="store_true", help="also time solving the pendulum, eager and captured")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gpu"))
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        sys.exit("benchmarks/gpu.py needs a CUDA GPU and torch sees none (torch.cuda.is_available() is False).")
+    info = (f"{torch.cuda.get_device_name()}; CPU {platform.processor() or platform.machine()} with "
+            f"{torch.get_num_threads()} torch threads; torch {torch.__version__}, CUDA {torch.version.cuda}; "
+            f"batch 256, hidden layers {list(HIDDEN)}; best of {args.rounds} rounds of {args.updates} updates.")
+    env, transitions = random_transitions()
+    update_rows = measure_updates(args.algos, env, transitions, args.updates, args.rounds)
+    solve_rows = []
+    if args.solve:
+        for captured in (False, True):
+            steps, seconds = solve(captured)
+            solve_rows.append({"update": "captured" if captured else "eager", "steps": steps, "train_seconds": seconds})
+    Path(args.out + ".json").write_text(json.dumps(
+        {"info": info, "updates": update_rows, "solve": solve_rows}, indent=1, default=float) + "\n")
+    text = markdown(info, update_rows, solve_rows)
+    Path(args.out + ".md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Device selection and the captured update: the CPU paths run everywhere, the CUDA ones on a GPU.
+
+The CUDA tests skip with their reason on a machine without a GPU (this project's CI has none); on
+a GPU they check that the agents train there and that a captured update equals the eager one.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_toy_env
+from test_agents import AGENTS, make_agent
+
+from solutions.captured_update import CapturedUpdate
+from solutions.cli import build_agent, build_networks
+from solutions.device import describe_device, pick_device
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+
+
+def test_auto_picks_cuda_exactly_when_it_is_available():
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device("cpu") == torch.device("cpu")
+
+
+def test_an_unknown_device_name_lists_the_choices():
+    with pytest.raises(ValueError, match=r"^device must be one of auto, cpu, cuda, not 'gpu'\.$"):
+        pick_device("gpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_says_what_to_use_instead():
+    with pytest.raises(ValueError, match="torch sees no GPU.*use 'auto' or 'cpu'"):
+        pick_device("cuda")
+
+
+def test_the_device_is_described_in_one_line():
+    line = describe_device("cpu")
+    assert line.startswith("Training on the CPU") and "\n" not in line
+
+
+def test_a_captured_update_refuses_an_agent_on_the_cpu():
+    agent = make_agent("sac", make_toy_env())
+    with pytest.raises(ValueError, match="needs the networks on a CUDA GPU.*keep the eager agent.update"):
+        CapturedUpdate(agent)
+
+
+def filled_agent(name, device, transitions=512):
+    """An agent on `device` whose buffer holds the same random transitions whatever the device."""
+    env = make_toy_env()
+    networks = {key: network.to(device) for key, network in build_networks(name, env, (32, 32)).items()}
+    agent = build_agent(name, {"batch_size": 64, "tqdm_disable": True}, networks)
+    rng = np.random.default_rng(0)
+    for _ in range(transitions):
+        state, next_state = rng.uniform(-1, 1, 3), rng.uniform(-1, 1, 3)
+        action = rng.uniform(env.action_space.low, env.action_space.high)
+        agent.memory.append(state, action, -float(np.sum((action - 1) ** 2)), next_state, rng.random() < 0.05)
+    return agent
+
+
+def networks_of(agent):
+    return [agent.Q, agent.pi] if hasattr(agent, "Q") else [agent.Q1, agent.Q2, agent.pi]
+
+
+def parameters_of(agent):
+    return [parameter.detach().cpu() for network in networks_of(agent) for parameter in network.parameters()]
+
+
+@needs_cuda
+@pytest.mark.parametrize("name", AGENTS)
+def test_agents_train_on_the_gpu_with_buffer_and_targets_there(name):
+    agent = filled_agent(name, "cuda")
+    agent.update()
+    assert agent.memory.storage["state"].device.type == "cuda"
+    assert all(parameter.is_cuda for parameter in agent.pi.parameters())
+    returns = agent.train(make_toy_env(), 300)
+    assert returns and all(np.isfinite(returns))
+
+
+@needs_cuda
+@pytest.mark.parametrize("name", AGENTS)
+def test_the_captured_update_gives_the_weights_of_the_eager_one(name):
+    torch.manual_seed(0)
+    eager = filled_agent(name, "cuda")
+    captured = copy.deepcopy(eager)
+    torch.cuda.manual_seed(1)
+    for _ in range(3):  # what CapturedUpdate's warm-up does to the other copy
+        eager.update()
+    torch.cuda.manual_seed(1)
+    update = CapturedUpdate(captured, warmup_updates=3)
+    torch.cuda.manual_seed(2)
+    for _ in range(20):
+        eager.update()
+    torch.cuda.manual_seed(2)
+    for _ in range(20):
+        update()
+    torch.cuda.synchronize()
+    for expected, actual in zip(parameters_of(eager), parameters_of(captured)):
+        torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
+    assert getattr(captured, "critic_updates", 0) == getattr(eager, "critic_updates", 0)
