@@ -12,8 +12,8 @@ import torch
 from conftest import make_toy_env
 from test_agents import AGENTS, make_agent
 
+from solutions.agents import build_agent, build_networks
 from solutions.captured_update import CapturedUpdate
-from solutions.cli import build_agent, build_networks
 from solutions.device import describe_device, pick_device
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
