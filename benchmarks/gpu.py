@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import torch
+from speed import random_transitions  # the same random pendulum transitions as the CPU benchmark
 
 from solutions.agents import build_agent, build_networks
 from solutions.captured_update import CapturedUpdate
@@ -29,19 +29,6 @@ from solutions.captured_update import CapturedUpdate
 ENV_ID = "InvertedPendulum-v5"
 HIDDEN = (256, 256)
 ALGOS = ("ddpg", "td3", "sac", "crossq")
-
-
-def random_transitions(n=10_000, seed=0):
-    env = gym.make(ENV_ID)
-    env.action_space.seed(seed)
-    state, _ = env.reset(seed=seed)
-    transitions = []
-    for _ in range(n):
-        action = env.action_space.sample()
-        next_state, reward, terminated, truncated, _ = env.step(action)
-        transitions.append((state, action, reward, next_state, terminated))
-        state = env.reset()[0] if terminated or truncated else next_state
-    return env, transitions
 
 
 def agent_on(device, algo, env, transitions, config=None):
