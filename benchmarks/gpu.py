@@ -26,7 +26,6 @@ from speed import random_transitions  # the same random pendulum transitions as 
 from solutions.agents import build_agent, build_networks
 from solutions.captured_update import CapturedUpdate
 
-ENV_ID = "InvertedPendulum-v5"
 HIDDEN = (256, 256)
 ALGOS = ("ddpg", "td3", "sac", "crossq")
 
