@@ -10,9 +10,7 @@ import os
 # switch for machines without cluster support makes get_node_ip_address() return 127.0.0.1.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
-
-import json
-import os
+import json  # noqa: E402  (after the switch, which Ray reads when it is imported)
 import re
 import subprocess
 import sys
