@@ -21,6 +21,7 @@ import json
 import os
 import re
 import socket
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -84,7 +85,6 @@ def run_id(spec):
 
 def train_run(spec):
     """Train and evaluate one run; return its record (what the run's JSON file holds)."""
-    torch.set_num_threads(1)  # one CPU per task: more threads would only fight the other tasks
     started = time.time()
     torch.manual_seed(spec["seed"])  # the networks' initial weights
     env, eval_env = gym.make(spec["env"]), gym.make(spec["env"])
@@ -216,16 +216,41 @@ def require_all_finished(records):
     return records
 
 
+def run_experiment(run, specs, name):
+    """A notebook's experiment: `run(spec)` for every spec, in parallel on this machine's cores.
+
+    Each call trains anew, in a fresh folder (so that an agent changed since is never read back from
+    an earlier call's files). Ray starts at the notebook's first experiment and keeps running for the
+    next ones; it stops with the kernel. Returns the records in the order of `specs`, or raises the
+    first failed run's error, with the folder that holds its traceback.
+    """
+    out = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    start_ray()
+    records = run_sweep(specs, out, run=run, summarize=False)
+    failed = [r for r in records if "error" in r]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(records)} runs failed; {failed[0]['run_id']}: "
+                           f"{failed[0]['error']} (its traceback: {out / 'runs' / failed[0]['run_id']}.json)")
+    return records
+
+
+def on_one_thread(run, spec):
+    """A Ray task: one CPU, so one torch thread (more would only fight the other tasks for the cores)."""
+    torch.set_num_threads(1)
+    return run(spec)
+
+
 def run_todo(todo, records, out, gpus_per_run, max_retries, run, total):
     """Submit every run as a Ray task and write each record as its task ends, whichever ends first."""
     import ray
 
     # max_retries: Ray runs again a task whose worker process died; a task that raises is not retried
     # (its error is the run's result).
-    task = ray.remote(run).options(num_cpus=1, num_gpus=gpus_per_run, max_retries=max_retries)
+    task = ray.remote(on_one_thread).options(num_cpus=1, num_gpus=gpus_per_run, max_retries=max_retries)
+    run_ref = ray.put(run)  # the run function (a notebook's own, with the student's agent) shipped once
     pending = {}
     for i, spec in todo:
-        pending[task.remote(spec)] = (i, spec)
+        pending[task.remote(run_ref, spec)] = (i, spec)
     with tqdm(total=total, initial=total - len(todo), desc="runs", unit="run") as progress:
         while pending:
             [done], _ = ray.wait(list(pending), num_returns=1)

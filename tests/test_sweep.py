@@ -19,7 +19,7 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from solutions.sweep import grid, iqm, read_finished, run_spec, run_sweep
+from solutions.sweep import grid, iqm, read_finished, run_experiment, run_spec, run_sweep
 
 SWEEP = ["--algos", "sac", "td3", "--envs", "InvertedPendulum-v5", "--seeds", "0", "1", "--steps", "1500",
          "--eval-every", "500", "--eval-episodes", "5"]
@@ -117,3 +117,26 @@ def test_a_run_whose_worker_dies_is_retried(two_node_cluster, tmp_path):
     [record] = run_sweep([spec], tmp_path, address=two_node_cluster.address, run=dies_on_its_first_try,
                          summarize=False)
     assert marker.exists() and record["run_id"] == "retried" and "error" not in record
+
+
+def test_a_notebook_experiment_returns_its_records_in_order_each_on_one_thread(two_node_cluster):
+    def probe_threads(spec):  # a notebook's own run function, shipped by value as a kernel's would be
+        import torch
+
+        return {"seed": spec["seed"], "variant": spec["variant"], "threads": torch.get_num_threads()}
+
+    specs = grid(["td3"], ["InvertedPendulum-v5"], [2, 0, 1], {"a": {}, "b": {"tau": 0.01}}, steps=10)
+    records = run_experiment(probe_threads, specs, "order")
+    assert [(r["variant"], r["seed"]) for r in records] == [(s["variant"], s["seed"]) for s in specs]
+    assert {r["threads"] for r in records} == {1}
+
+
+def test_a_failed_notebook_run_raises_its_error_and_where_its_traceback_is(two_node_cluster):
+    def fails_for_seed_1(spec):
+        if spec["seed"] == 1:
+            raise ValueError("the critic target has shape (256, 256); expected (256, 1)")
+        return {"seed": spec["seed"]}
+
+    with pytest.raises(RuntimeError, match=r"^1 of 2 runs failed; td3-default-InvertedPendulum-v5-seed1: "
+                                           r"ValueError: the critic target has shape .* \(its traceback: .*\.json\)$"):
+        run_experiment(fails_for_seed_1, grid(["td3"], ["InvertedPendulum-v5"], [0, 1], steps=10), "fails")
