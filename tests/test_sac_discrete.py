@@ -160,8 +160,9 @@ def test_ctrl_c_keeps_learning_and_returns(capsys):
 
 
 # The learning test, with the default config (fixed α = 1, γ = 0.99, τ = 0.005, batch 128, 64x64
-# networks). Measured on this project's 2-core machine: greedy returns after 6000 steps of 292, 225,
-# 346, 267, 227, 287 for seeds 0 to 5 (more in the module docstring of solutions/sac_discrete.py).
+# networks). What seeds 0 to 5 reach with this construction order and budget is measured by
+# benchmarks/cartpole_discrete_sac.py (benchmarks/results/cartpole_discrete_sac.md); the threshold is
+# CartPole-v0's 195, well under v1's 475 ("solved"): the test asserts learning, not solving.
 LEARNING_SEED = 0
 LEARNING_STEPS = 6_000  # 25 to 35 s here, on a loaded machine
 
