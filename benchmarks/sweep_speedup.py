@@ -2,10 +2,12 @@
 
 In one run:
 (a) notebook 2's experiments (section 6: DDPG and TD3; section 7: TD3 without each of its three
-    tricks; 2 seeds each, 10,000 environment steps, evaluated every 1,000 steps over 3 episodes as
-    the notebook's probe does) trained one after another in this process, as the notebook does,
-    then the same runs through `solutions.sweep.run_sweep` on local Ray over all the cores: the ratio
-    of the wall times, Ray's start included;
+    tricks; 10,000 environment steps, evaluated every 1,000 steps over 3 episodes as the notebook's
+    probe does; seeds 0 and 1 by default, where the notebook runs 4: the ratio is that of each group) trained one after another in this process, as the notebook did before the sweep, and
+    through `solutions.sweep.run_sweep` on local Ray over all the cores: the ratio of the wall times,
+    Ray's start included. The two ways alternate, one group of as many runs as there are cores at a
+    time (first one after another, then the same group through the sweep), so that a machine whose
+    load drifts during the hour weighs on both alike;
 (b) the sweep's overhead per run: `--tiny-runs` runs of 100 environment steps (no gradient step)
     one after another, then through the sweep on a Ray of one CPU already started (each after one
     untimed run that warms the process up); the difference per run is what Ray's scheduling, its
@@ -50,10 +52,10 @@ def one_after_another(specs):
     return time.perf_counter() - start
 
 
-def through_sweep(specs, num_cpus=None):
+def through_sweep(specs):
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        run_sweep(specs, out, num_cpus=num_cpus, summarize=False)
+        run_sweep(specs, out, summarize=False)
     return time.perf_counter() - start
 
 
@@ -75,18 +77,23 @@ def main():
     tiny_swept = through_sweep(tiny[1:])
     ray.shutdown()
 
-    # The sweep first: should Ray fail to start, the run stops before the long part.
     specs = notebook_2_specs(args.steps, args.seeds)
     start = time.perf_counter()
     start_ray()  # on every core
     ray_start_all = time.perf_counter() - start
-    swept = ray_start_all + through_sweep(specs)
+    cores = int(ray.cluster_resources()["CPU"])
+    sequential, swept = 0.0, ray_start_all
+    for first in range(0, len(specs), cores):
+        group = specs[first:first + cores]
+        sequential += one_after_another(group)
+        swept += through_sweep(group)
+        print(f"{first + len(group)}/{len(specs)} runs: {sequential:.0f} s one after another, "
+              f"{swept:.0f} s through the sweep", flush=True)
     ray.shutdown()
-    sequential = one_after_another(specs)
 
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-                   f"ray {ray.__version__}",
+                   f"ray {ray.__version__}", "load_average_at_end": round(os.getloadavg()[0], 1),
         "notebook_2_runs": len(specs), "steps_per_run": args.steps,
         "one_after_another_s": round(sequential, 1), "sweep_s": round(swept, 1),
         "speedup": round(sequential / swept, 2), "ray_start_all_cpus_s": round(ray_start_all, 1),
@@ -95,10 +102,12 @@ def main():
         "tiny_sweep_s": round(tiny_swept, 2), "ray_start_s": round(ray_start, 2),
         "overhead_per_run_s": round((tiny_swept - tiny_sequential) / args.tiny_runs, 3),
     }
-    text = (f"{result['machine']}.\n\n"
+    text = (f"{result['machine']}; load average {result['load_average_at_end']} at the end (other jobs shared "
+            f"the machine).\n\n"
             f"| notebook 2's experiments ({len(specs)} runs of {args.steps:,} steps) | wall time (s) |\n|---|---|\n"
             f"| one after another, in one process | {sequential:.0f} |\n"
-            f"| through the sweep, local Ray on {os.cpu_count()} CPUs (its start included) | {swept:.0f} |\n"
+            f"| through the sweep, local Ray on {os.cpu_count()} CPUs (its start included; alternating with the "
+            f"above, {os.cpu_count()} runs at a time) | {swept:.0f} |\n"
             f"| ratio | {sequential / swept:.2f}x ({sequential / (swept - ray_start_all):.2f}x without Ray's "
             f"start, {ray_start_all:.0f} s) |\n\n"
             f"Overhead of the sweep per run ({args.tiny_runs} runs of 100 steps, Ray of one CPU already started): "
