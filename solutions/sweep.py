@@ -27,18 +27,15 @@ import traceback
 from pathlib import Path
 
 import gymnasium as gym
-import matplotlib
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from scipy import stats
 from tqdm.auto import tqdm
 
 from solutions.agents import ALGOS, DEFAULTS, build_agent, build_networks
 from solutions.cli import parse_overrides
 from solutions.evaluation import evaluate
-
-matplotlib.use("Agg")  # summaries are written to files, on machines that may have no display
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
 
 RUN_DEFAULTS = {"variant": "default", "config": {}, "steps": 10_000, "eval_every": 1000, "eval_episodes": 10,
                 "eval_seed": 10_000, "hidden_sizes": [256, 256], "stop_at_return": None, "device": "cpu",
@@ -334,7 +331,10 @@ def summary(results, out, threshold=None):
 def plot_summary(cells, threshold, path):
     """Mean evaluated return over seeds ± its 95% bootstrap CI against environment steps, one panel per env."""
     envs = sorted({env_id for _, env_id in cells})
-    fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4), squeeze=False)
+    # A Figure of its own, not pyplot's: summaries are written to files, on machines that may have no
+    # display, and a notebook that imports this module keeps its inline figures.
+    fig = Figure(figsize=(6.5 * len(envs), 4))
+    axes = fig.subplots(1, len(envs), squeeze=False)
     for ax, env_id in zip(axes[0], envs):
         for (agent, cell_env), runs in cells.items():
             if cell_env != env_id:
@@ -355,7 +355,6 @@ def plot_summary(cells, threshold, path):
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def add_sweep_command(commands):

@@ -58,6 +58,16 @@ def test_sweep_command_on_local_ray_writes_runs_and_summary_and_a_rerun_skips_th
     assert written == {i: (tmp_path / "runs" / f"{i}.json").stat().st_mtime_ns for i in RUN_IDS}
 
 
+def test_importing_the_sweep_leaves_a_notebooks_plotting_backend_alone():
+    # A notebook imports solutions.sweep for its experiments; its figures must still show inline after.
+    inline = "module://matplotlib_inline.backend_inline"
+    script = "import matplotlib.pyplot as plt, solutions.sweep; print(plt.get_backend())"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "MPLBACKEND": inline})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == inline
+
+
 def test_unknown_environment_is_a_one_line_error_before_ray_starts(tmp_path):
     result = subprocess.run([sys.executable, "-m", "solutions", "sweep", "--envs", "InvertedPendulm-v5",
                              "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
