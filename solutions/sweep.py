@@ -24,6 +24,7 @@ import socket
 import tempfile
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
@@ -132,8 +133,12 @@ def start_ray(address=None, num_cpus=None):
         try:
             # A local Ray listens on the loopback address only, never on the machine's network address.
             local = {} if address else {"num_cpus": num_cpus, "_node_ip_address": "127.0.0.1"}
-            ray.init(address=address, **local, include_dashboard=False,
-                     logging_level="ERROR")
+            # No dashboard, hence no metrics agent: without this switch, the Ray processes that this call
+            # starts print errors about the agent they cannot reach into the notebook's output.
+            os.environ.setdefault("RAY_enable_metrics_collection", "0")
+            with warnings.catch_warnings():  # a tip about a default of future Ray versions, not about us
+                warnings.filterwarnings("ignore", ".*RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", FutureWarning)
+                ray.init(address=address, **local, include_dashboard=False, logging_level="ERROR")
             return True
         except Exception as error:
             # Ray gives its processes a fixed 30 s to register; on a machine busy with other work
