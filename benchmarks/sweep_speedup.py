@@ -3,11 +3,12 @@
 In one run:
 (a) notebook 2's experiments (section 6: DDPG and TD3; section 7: TD3 without each of its three
     tricks; 10,000 environment steps, evaluated every 1,000 steps over 3 episodes as the notebook's
-    probe does; seeds 0 and 1 by default, where the notebook runs 4: the ratio is that of each group) trained one after another in this process, as the notebook did before the sweep, and
-    through `solutions.sweep.run_sweep` on local Ray over all the cores: the ratio of the wall times,
-    Ray's start included. The two ways alternate, one group of as many runs as there are cores at a
-    time (first one after another, then the same group through the sweep), so that a machine whose
-    load drifts during the hour weighs on both alike;
+    probe does; seeds 0 and 1 by default, where the notebook runs 4: the ratio is that of each group)
+    trained one after another in this process, as the notebook did before the sweep, and through
+    `solutions.sweep.run_sweep` on local Ray over all the cores: the ratio of the wall times, Ray's
+    start included. The two ways alternate, one group of as many runs as there are cores at a time
+    (first one after another, then the same group through the sweep), so that a machine whose load
+    drifts during the hour weighs on both alike;
 (b) the sweep's overhead per run: `--tiny-runs` runs of 100 environment steps (no gradient step)
     one after another, then through the sweep on a Ray of one CPU already started (each after one
     untimed run that warms the process up); the difference per run is what Ray's scheduling, its
