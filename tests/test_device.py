@@ -46,11 +46,11 @@ def test_a_captured_update_refuses_an_agent_on_the_cpu():
         CapturedUpdate(agent)
 
 
-def filled_agent(name, device, transitions=512):
+def filled_agent(name, device, transitions=512, config=None):
     """An agent on `device` whose buffer holds the same random transitions whatever the device."""
     env = make_toy_env()
     networks = {key: network.to(device) for key, network in build_networks(name, env, (32, 32)).items()}
-    agent = build_agent(name, {"batch_size": 64, "tqdm_disable": True}, networks)
+    agent = build_agent(name, {"batch_size": 64, "tqdm_disable": True, **(config or {})}, networks)
     rng = np.random.default_rng(0)
     for _ in range(transitions):
         state, next_state = rng.uniform(-1, 1, 3), rng.uniform(-1, 1, 3)
@@ -84,18 +84,78 @@ def test_the_captured_update_gives_the_weights_of_the_eager_one(name):
     torch.manual_seed(0)
     eager = filled_agent(name, "cuda")
     captured = copy.deepcopy(eager)
-    torch.cuda.manual_seed(1)
-    for _ in range(3):  # what CapturedUpdate's warm-up does to the other copy
-        eager.update()
-    torch.cuda.manual_seed(1)
     update = CapturedUpdate(captured, warmup_updates=3)
-    torch.cuda.manual_seed(2)
-    for _ in range(20):
+    torch.cuda.manual_seed(1)
+    for _ in range(23):
         eager.update()
-    torch.cuda.manual_seed(2)
-    for _ in range(20):
+    torch.cuda.manual_seed(1)
+    for _ in range(23):  # 3 eager on a side stream, then the capture and 20 replays
         update()
     torch.cuda.synchronize()
     for expected, actual in zip(parameters_of(eager), parameters_of(captured)):
         torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
     assert getattr(captured, "critic_updates", 0) == getattr(eager, "critic_updates", 0)
+
+
+def trained_on(device, name, config):
+    """300 steps of `train` on the toy task, networks on `device`, every random stream seeded alike."""
+    torch.manual_seed(0)
+    torch.cuda.manual_seed_all(0)
+    env = make_toy_env(episode_length=30)
+    networks = {key: network.to(device) for key, network in build_networks(name, env, (32, 32)).items()}
+    quiet = {"tqdm_disable": True, "delay_learning": 64, "batch_size": 32, "seed": 5, "history_every": 50}
+    agent = build_agent(name, {**quiet, **config}, networks)
+    returns = agent.train(env, 150) + agent.train(env, 150)
+    return agent, returns
+
+
+@needs_cuda
+@pytest.mark.parametrize("name", AGENTS)
+def test_the_loop_with_captured_update_trains_as_the_eager_loop(name):
+    eager, eager_returns = trained_on("cuda", name, {})
+    captured, captured_returns = trained_on("cuda", name, {"captured_update": True})
+    assert captured.history.updates == eager.history.updates == 237 * eager.updates_per_step
+    np.testing.assert_allclose(captured_returns, eager_returns, rtol=1e-3)
+    for expected, actual in zip(parameters_of(eager), parameters_of(captured)):
+        torch.testing.assert_close(actual, expected, rtol=1e-3, atol=1e-4)
+    for column in set(eager.history) - {"updates_per_second"}:  # the diagnostics of every replay are kept
+        np.testing.assert_allclose(captured.history[column], eager.history[column], rtol=1e-3, atol=1e-5)
+
+
+@needs_cuda
+@pytest.mark.parametrize("name", AGENTS)
+def test_an_update_on_the_gpu_never_waits_for_the_gpu(name):
+    agent = filled_agent(name, "cuda")
+    agent.history.start()  # the diagnostics are kept, as in `train`, and stay on the GPU
+    for _ in range(3):  # lazily made state (Adam's moments) first
+        agent.update()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")  # a host synchronisation (.item(), a blocking copy) raises
+    try:
+        for _ in range(6):
+            agent.update()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", AGENTS)
+def test_buffer_sample_noise_and_targets_are_on_the_networks_device(name, device):
+    agent = filled_agent(name, device, transitions=64)
+    assert agent.device.type == device and agent.memory.device == agent.device
+    assert all(tensor.device == agent.device for tensor in agent.memory.sample(16))
+    targets = [network for attribute, network in vars(agent).items() if attribute.endswith("_target")]
+    assert all(p.device == agent.device for network in targets for p in network.parameters())
+    assert len(targets) == {"ddpg": 2, "td3": 3, "sac": 2, "crossq": 0}[name]  # CrossQ has no target networks
+    if hasattr(agent, "log_alpha"):
+        assert agent.log_alpha.device == agent.device
+    action = agent.explore(np.zeros(3, np.float32))
+    assert isinstance(action, np.ndarray) and action.shape == (2,)
+
+
+def test_ou_noise_lives_on_the_networks_device():
+    agent = filled_agent("ddpg", "cpu", transitions=0, config={"noise_type": "ou"})
+    assert agent.ou_noise.sample().device == agent.device
