@@ -80,7 +80,9 @@ class categoricalPolicy(nn.Module):
     def sample(self, state):
         """An action index a ~ π(·|s) (a long tensor, shape (B,) or 0-d)."""
         probs, _ = self.probabilities(state)
-        return torch.distributions.Categorical(probs=probs).sample()
+        # validate_args=False: the check that probs sum to 1 (they do, from a softmax) would read a
+        # tensor on the host, and so wait for the GPU, at every environment step.
+        return torch.distributions.Categorical(probs=probs, validate_args=False).sample()
 
     def forward(self, state):
         """The greedy action argmax_a π(a|s) (for evaluation)."""

@@ -6,11 +6,13 @@ a GPU they check that the agents train there and that a captured update equals t
 
 import copy
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 from conftest import make_toy_env
 from test_agents import AGENTS, make_agent
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from solutions.agents import build_agent, build_networks
 from solutions.captured_update import CapturedUpdate
@@ -98,10 +100,10 @@ def test_the_captured_update_gives_the_weights_of_the_eager_one(name):
 
 
 def trained_on(device, name, config):
-    """300 steps of `train` on the toy task, networks on `device`, every random stream seeded alike."""
+    """300 steps of `train` (toy task, CartPole for discrete SAC), networks on `device`, random streams seeded."""
     torch.manual_seed(0)
     torch.cuda.manual_seed_all(0)
-    env = make_toy_env(episode_length=30)
+    env = gym.make("CartPole-v1") if name == "sac_discrete" else make_toy_env(episode_length=30)
     networks = {key: network.to(device) for key, network in build_networks(name, env, (32, 32)).items()}
     quiet = {"tqdm_disable": True, "delay_learning": 64, "batch_size": 32, "seed": 5, "history_every": 50}
     agent = build_agent(name, {**quiet, **config}, networks)
@@ -110,7 +112,7 @@ def trained_on(device, name, config):
 
 
 @needs_cuda
-@pytest.mark.parametrize("name", AGENTS)
+@pytest.mark.parametrize("name", [*AGENTS, "sac_discrete"])
 def test_the_loop_with_captured_update_trains_as_the_eager_loop(name):
     eager, eager_returns = trained_on("cuda", name, {})
     captured, captured_returns = trained_on("cuda", name, {"captured_update": True})
@@ -159,3 +161,52 @@ def test_buffer_sample_noise_and_targets_are_on_the_networks_device(name, device
 def test_ou_noise_lives_on_the_networks_device():
     agent = filled_agent("ddpg", "cpu", transitions=0, config={"noise_type": "ou"})
     assert agent.ou_noise.sample().device == agent.device
+
+
+class HostReads(TorchDispatchMode):
+    """Counts the tensor values read on the host (.item(), float(t), int(t), bool(t)) and the tensors made
+    from Python data (torch.tensor(...)): on a GPU, the first wait for it; the second are copied to it."""
+
+    def __init__(self, optimizer_steps=()):
+        super().__init__()
+        self.optimizer_steps = optimizer_steps
+        self.reads, self.from_data = 0, 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:
+            # A non-fused Adam reads its step count, a CPU tensor even on a GPU run: no wait for the GPU.
+            self.reads += not any(args[0] is step for step in self.optimizer_steps)
+        self.from_data += func is torch.ops.aten.lift_fresh.default
+        return func(*args, **(kwargs or {}))
+
+
+def filled_on_cpu(name):
+    env = gym.make("CartPole-v1") if name == "sac_discrete" else make_toy_env()
+    config = {"tqdm_disable": True, "batch_size": 16, **({} if name in ("ddpg", "td3") else {"learn_alpha": True})}
+    agent = build_agent(name, config, build_networks(name, env, (8,)))
+    state, _ = env.reset(seed=0)
+    for _ in range(40):
+        action = env.action_space.sample()
+        next_state, reward, terminated, truncated, _ = env.step(action)
+        agent.memory.append(state, action, reward, next_state, terminated)
+        state = env.reset()[0] if terminated or truncated else next_state
+    return agent, state
+
+
+@pytest.mark.parametrize("name", [*AGENTS, "sac_discrete"])
+def test_the_update_reads_nothing_on_the_host_and_explore_copies_the_action_back_once(name):
+    agent, state = filled_on_cpu(name)
+    agent.history.start()
+    for _ in range(3):  # the optimizers' state exists after their first step
+        agent.update()
+    steps = [s["step"] for o in vars(agent).values() if isinstance(o, torch.optim.Optimizer) for s in o.state.values()]
+    with HostReads(steps) as update:
+        for _ in range(6):  # every phase of TD3's and CrossQ's actor delay
+            agent.update()
+    assert (update.reads, update.from_data) == (0, 0)
+    with HostReads() as explore:
+        action = agent.explore(state)
+    # The state is made into a tensor once; the action comes back once: as a NumPy array through .cpu(),
+    # which reads no value on a CPU, or as discrete SAC's int(...).
+    assert explore.from_data == 1 and explore.reads == (1 if name == "sac_discrete" else 0)
+    assert np.shape(action) == agent.memory.storage["action"].shape[1:]
