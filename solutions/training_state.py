@@ -64,7 +64,7 @@ def restore_training_state(agent, env, state):
     agent.history.update({name: list(column) for name, column in history["columns"].items()})
     agent.history.updates, agent.history.episodes = history["updates"], history["episodes"]
     if "ou_noise" in state:
-        agent.ou_noise.state = state["ou_noise"].clone()
+        agent.ou_noise.state = state["ou_noise"].to(agent.device, copy=True)  # saved from, or loaded to, the CPU
     if "buffer" in state:
         load_buffer(agent.memory, state["buffer"])
     restore_environment(env, state["environment"])
