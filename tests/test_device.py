@@ -16,6 +16,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from solutions.agents import build_agent, build_networks
 from solutions.captured_update import CapturedUpdate
+from solutions.cli import main
 from solutions.device import describe_device, pick_device
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
@@ -210,3 +211,23 @@ def test_the_update_reads_nothing_on_the_host_and_explore_copies_the_action_back
     # which reads no value on a CPU, or as discrete SAC's int(...).
     assert explore.from_data == 1 and explore.reads == (1 if name == "sac_discrete" else 0)
     assert np.shape(action) == agent.memory.storage["action"].shape[1:]
+
+
+@needs_cuda
+def test_a_run_resumed_on_the_gpu_equals_the_uninterrupted_one(tmp_path):
+    def train(out, *extra, steps):
+        main(["train", "--algo", "sac", "--device", "cuda", "--steps", str(steps), "--out", str(out), "--hidden", "32",
+              "--set", "delay_learning=500", "batch_size=64", "tqdm_disable=True", "--episodes", "1", "--no-video",
+              *extra])
+        return torch.load(out / "checkpoint.pt", weights_only=True)
+
+    whole = train(tmp_path / "whole", steps=1200)
+    train(tmp_path / "resumed", "--save-buffer", steps=600)
+    main(["train", "--resume", str(tmp_path / "resumed" / "checkpoint.pt"), "--device", "cuda", "--steps", "600",
+          "--episodes", "1", "--no-video"])
+    resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)
+    assert resumed["run"]["episode_end_steps"] == whole["run"]["episode_end_steps"]
+    np.testing.assert_allclose(resumed["run"]["episode_returns"], whole["run"]["episode_returns"], rtol=1e-4)
+    for name, weights in whole["networks"].items():
+        for expected, actual in zip(weights.values(), resumed["networks"][name].values()):
+            torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
