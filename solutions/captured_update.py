@@ -45,6 +45,7 @@ class CapturedUpdate:
         self.warmup_updates = warmup_updates
         self.calls = 0
         self.period = int(agent.config.get("policy_update_freq", 1))
+        self.batch = None  # the static batch that the graphs read, made at the capture
         self.graphs = None  # one per phase of the actor delay, recorded at the first call after the warm-up
         make_optimizers_capturable(agent)
 
