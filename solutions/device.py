@@ -29,4 +29,5 @@ def describe_device(device, doing="Training"):
     device = torch.device(device)
     if device.type == "cuda":
         return f"{doing} on the GPU: {torch.cuda.get_device_name(device)}."
-    return f"{doing} on the CPU ({torch.get_num_threads()} torch threads); no GPU is used."
+    threads = torch.get_num_threads()
+    return f"{doing} on the CPU ({threads} torch thread{'s' if threads != 1 else ''}); no GPU is used."

@@ -39,8 +39,14 @@ def test_cuda_without_a_gpu_says_what_to_use_instead():
 
 
 def test_the_device_is_described_in_one_line():
-    line = describe_device("cpu")
-    assert line.startswith("Training on the CPU") and "\n" not in line
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert describe_device("cpu") == "Training on the CPU (1 torch thread); no GPU is used."
+        torch.set_num_threads(2)
+        assert describe_device("cpu", "Evaluating") == "Evaluating on the CPU (2 torch threads); no GPU is used."
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_a_captured_update_refuses_an_agent_on_the_cpu():
