@@ -12,6 +12,9 @@ losses, mean Q, α, entropy, updates per second, against environment steps), lea
 (returns against environment steps, with the evaluations), evaluation.json (mean ± std over 10
 episodes of the deterministic policy) and policy.mp4.
 
+`--device auto` (the default) trains, and evaluates, on the GPU when torch sees one, else on the CPU,
+and says which in one line; `--device cuda` on a machine without a GPU is a one-line error.
+
 Every mistake on the command line is a one-line error before anything is written; an existing
 checkpoint is replaced only with --overwrite (resuming a run replaces its own); a run that fails
 mid-way saves the networks it has.
@@ -31,6 +34,7 @@ import torch
 from tqdm.auto import tqdm
 
 from solutions.agents import ALGOS, DEFAULTS, build_agent, build_networks
+from solutions.device import DEVICE_CHOICES, describe_device, pick_device
 from solutions.evaluation import evaluate, plot_learning_curve, record_video
 from solutions.training_state import restore_training_state, training_state
 from solutions.validation import expected_value, value_fits
@@ -73,6 +77,14 @@ def check_train_args(args):
         raise SystemExit(f"error: --hidden {' '.join(map(str, args.hidden))}: every layer width must be positive")
     if args.target_return is not None and not math.isfinite(args.target_return):
         raise SystemExit(f"error: --target-return is {args.target_return}, but it must be a finite number")
+
+
+def device_of(args):
+    """--device as a torch.device; 'cuda' on a machine without a GPU is a one-line error, before anything is built."""
+    try:
+        return pick_device(args.device)
+    except ValueError as error:
+        raise SystemExit(f"error: --device {args.device}: {error}") from None
 
 
 def make_env(env_id):
@@ -182,8 +194,9 @@ def train_command(args):
         raise SystemExit("error: the TensorBoard event files need the tensorboard package: "
                          "pip install 'tensorboard>=2.14,<3'") from None
     check_train_args(args)
+    device = device_of(args)
     if args.resume:
-        checkpoint, agent, env, networks, run = resume(args)
+        checkpoint, agent, env, networks, run = resume(args, device)
         algo, env_id, hidden = checkpoint["algo"], checkpoint["env_id"], checkpoint["hidden_sizes"]
         out = Path(args.out or Path(args.resume).parent)
     else:
@@ -199,11 +212,12 @@ def train_command(args):
         torch.manual_seed(args.seed)  # the networks' initial weights
         env = make_env(env_id)
         try:
-            networks = build_networks(algo, env, tuple(hidden))
+            networks = {name: net.to(device) for name, net in build_networks(algo, env, tuple(hidden)).items()}
             agent = build_agent(algo, config, networks)
         except (ValueError, TypeError) as error:
             raise SystemExit(f"error: {error}") from None
         run = {"episode_returns": [], "episode_end_steps": [], "evaluations": []}
+    print(describe_device(device))
     start_step = agent.env_steps
     try:
         if args.target_return is None:
@@ -236,9 +250,10 @@ def train_command(args):
     print("\n".join(lines))
 
 
-def resume(args):
-    """The agent, environment and run record of --resume's checkpoint, ready to train on."""
+def resume(args, device):
+    """The agent, environment and run record of --resume's checkpoint, ready to train on `device`."""
     checkpoint, _, networks = load_checkpoint(args.resume)
+    networks = {name: net.to(device) for name, net in networks.items()}
     if "run" not in checkpoint:
         raise SystemExit(f"error: '{args.resume}' holds networks only (an older checkpoint); it cannot be resumed.")
     env = gym.make(checkpoint["env_id"])
@@ -299,7 +314,10 @@ def evaluation_report(env, policy, episodes, out):
 
 
 def evaluate_command(args):
+    device = device_of(args)
     checkpoint, env, networks = load_checkpoint(args.checkpoint)
+    networks = {name: net.to(device) for name, net in networks.items()}
+    print(describe_device(device, "Evaluating"))
     out = Path(args.checkpoint).parent
     _, report = evaluation_report(env, networks["pi"], args.episodes, out)
     print(f"{checkpoint['algo'].upper()} on {checkpoint['env_id']}: {report}")
@@ -326,11 +344,15 @@ def main(argv=None):
                        "(--steps more steps; algorithm, environment, sizes and config come from it)")
     train.add_argument("--save-buffer", action="store_true", help="also save the replay buffer, for --resume")
     train.add_argument("--overwrite", action="store_true", help="replace the checkpoint already in --out")
+    train.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                       help="where the networks train (default auto: the GPU when torch sees one, else the CPU)")
     train.set_defaults(run=train_command)
     evaluate_parser = commands.add_parser("evaluate", help="evaluate a saved checkpoint")
     evaluate_parser.add_argument("checkpoint")
     evaluate_parser.add_argument("--episodes", type=int, default=10)
     evaluate_parser.add_argument("--video", action="store_true", help="also write policy.mp4 beside it")
+    evaluate_parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                                 help="where the policy runs (default auto: the GPU when torch sees one, else the CPU)")
     evaluate_parser.set_defaults(run=evaluate_command)
     from solutions.sweep import add_sweep_command  # imported here: solutions.sweep imports this module
 

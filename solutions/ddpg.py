@@ -27,6 +27,7 @@ DDPG_DEFAULTS = {
     "noise_type": "gaussian",  # "gaussian" (independent each step) or "ou" (Ornstein-Uhlenbeck)
     "updates_per_step": 1,  # gradient steps per environment step, the update-to-data ratio (2: see README)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "captured_update": False,  # True, on a CUDA GPU: each update replayed as one CUDA graph (captured_update.py)
     "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
     "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar

@@ -24,9 +24,10 @@ def pick_device(name="auto"):
     return torch.device(name)
 
 
-def describe_device(device):
-    """One line for the user: which device trains, and what it is."""
+def describe_device(device, doing="Training"):
+    """One line for the user: which device trains (or, with `doing`, evaluates...), and what it is."""
     device = torch.device(device)
     if device.type == "cuda":
-        return f"Training on the GPU: {torch.cuda.get_device_name(device)}."
-    return f"Training on the CPU ({torch.get_num_threads()} torch threads); no GPU is used."
+        return f"{doing} on the GPU: {torch.cuda.get_device_name(device)}."
+    threads = torch.get_num_threads()
+    return f"{doing} on the CPU ({threads} torch thread{'s' if threads != 1 else ''}); no GPU is used."

@@ -29,6 +29,7 @@ SAC_DEFAULTS = {
     "target_entropy": None,  # the entropy α aims for; None means -dim(A)
     "alpha_learning_rate": 1e-3,  # Adam step size for log α
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "captured_update": False,  # True, on a CUDA GPU: each update replayed as one CUDA graph (captured_update.py)
     "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
     "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar

@@ -79,7 +79,9 @@ class categoricalPolicy(nn.Module):
     def sample(self, state):
         """An action index a ~ π(·|s) (a long tensor, shape (B,) or 0-d)."""
         probs, _ = self.probabilities(state)
-        return torch.distributions.Categorical(probs=probs).sample()
+        # validate_args=False: the check that probs sum to 1 (they do, from a softmax) would read a
+        # tensor on the host, and so wait for the GPU, at every environment step.
+        return torch.distributions.Categorical(probs=probs, validate_args=False).sample()
 
     def forward(self, state):
         """The greedy action argmax_a π(a|s) (for evaluation)."""
@@ -98,6 +100,7 @@ SAC_DISCRETE_DEFAULTS = {
     "target_entropy_ratio": 0.5,  # with learn_alpha: the target entropy H̄ as a fraction of log n
     "alpha_learning_rate": 1e-3,  # Adam step size for log α
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "captured_update": False,  # True, on a CUDA GPU: each update replayed as one CUDA graph (captured_update.py)
     "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
     "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar

@@ -31,6 +31,7 @@ TD3_DEFAULTS = {
     "updates_per_step": 2,  # critic steps per environment step, the update-to-data ratio (see README)
     "clipped_double_q": True,  # min of the twin target critics (False: Q1' alone, for ablations)
     "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "captured_update": False,  # True, on a CUDA GPU: each update replayed as one CUDA graph (captured_update.py)
     "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
     "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
     "tqdm_disable": False,  # True hides the progress bar

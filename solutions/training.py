@@ -3,7 +3,8 @@
 What differs between the algorithms lives in the agent; the loop only calls it:
 - `agent.explore(state)`: the behaviour policy's action (after the warm-up);
 - `agent.update()`: one update of the algorithm, `agent.updates_per_step` times per environment
-  step once `agent.learning_starts` steps have been taken;
+  step once `agent.learning_starts` steps have been taken (with config `captured_update`, on a GPU,
+  the same update replayed as a CUDA graph: `update_function` below);
 - `agent.reset_noise()`, if the agent has one: called when an episode ends;
 - `agent.memory` (the replay buffer), `agent.env_steps`, `agent.config`, `agent.history`.
 
@@ -21,6 +22,7 @@ import time
 
 import torch
 
+from solutions.captured_update import CapturedUpdate
 from solutions.episode_log import EpisodeLog
 from solutions.validation import check_finite_transition, check_training_start
 
@@ -77,6 +79,7 @@ def train(agent, env, max_steps, name):
     cleanly: the networks keep what they learned.
     """
     check_training_start(agent, env, max_steps)  # max_steps, and the networks fit this env's spaces
+    update = update_function(agent)  # agent.update, or its captured form (which refuses a CPU agent here)
     state, episode_return = start_or_continue_episode(agent, env)
     log = EpisodeLog(max_steps, name, agent.config, episode_return)
     agent.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
@@ -101,7 +104,7 @@ def train(agent, env, max_steps, name):
             # len(memory): a run resumed without its replay buffer waits for one batch (not a new warm-up).
             if agent.env_steps >= agent.learning_starts and len(agent.memory) >= agent.batch_size:
                 for _ in range(agent.updates_per_step):
-                    agent.update()
+                    update()
                     history.updates += 1
                     if history.updates % history.every == 0:
                         history.record(env_steps=agent.env_steps, episodes=history.episodes)
@@ -119,6 +122,20 @@ def train(agent, env, max_steps, name):
         # The episode in progress, which the next call continues (on the same environment).
         agent.unfinished_episode = None if state is None else (env, state, log.episode_return)
     return agent.episode_returns
+
+
+def update_function(agent):
+    """`agent.update`, or, with config `captured_update`, the same update replayed as a CUDA graph.
+
+    On a GPU, the small networks of this course leave an eager update waiting on Python to launch its
+    kernels one by one; the captured update launches them all at once (solutions/captured_update.py).
+    It is built once per agent, at the first call of `train`; it records the graph at its first updates.
+    """
+    if not agent.config.get("captured_update", False):
+        return agent.update
+    if getattr(agent, "captured", None) is None:
+        agent.captured = CapturedUpdate(agent)
+    return agent.captured
 
 
 def start_or_continue_episode(agent, env):

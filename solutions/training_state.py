@@ -5,7 +5,7 @@
 - every network of the agent, targets included, and every optimizer's state (Adam's moments and
   step counts), by attribute name; other tensors such as SAC's log α; the OU noise's state;
 - the counters: environment steps, updates, critic updates, episodes, and the history so far;
-- the random streams: torch's, the environment's and its action space's;
+- the random streams: torch's (and the GPU's, for an agent on one), the environment's and its action space's;
 - for a MuJoCo environment, the episode in progress: its last observation and return so far, the
   time limit's step count and the simulator's integration state (positions, velocities, warm
   start), so that the resumed run takes the very step the uninterrupted one would have (any other
@@ -33,6 +33,8 @@ def training_state(agent, env, with_buffer=False):
         "history": {"columns": dict(agent.history), "updates": agent.history.updates,
                     "episodes": agent.history.episodes},
         "torch_rng": torch.get_rng_state(),
+        # On a GPU, the batches and the noise are drawn from the GPU's generator.
+        **({"cuda_rng": torch.cuda.get_rng_state(agent.device)} if agent.device.type == "cuda" else {}),
         "environment": environment_state(env),
         "episode": None,
     }
@@ -64,13 +66,15 @@ def restore_training_state(agent, env, state):
     agent.history.update({name: list(column) for name, column in history["columns"].items()})
     agent.history.updates, agent.history.episodes = history["updates"], history["episodes"]
     if "ou_noise" in state:
-        agent.ou_noise.state = state["ou_noise"].clone()
+        agent.ou_noise.state = state["ou_noise"].to(agent.device, copy=True)  # saved from, or loaded to, the CPU
     if "buffer" in state:
         load_buffer(agent.memory, state["buffer"])
     restore_environment(env, state["environment"])
     if state["episode"] is not None:
         agent.unfinished_episode = (env, state["episode"]["state"].numpy(), state["episode"]["return"])
     torch.set_rng_state(state["torch_rng"])
+    if "cuda_rng" in state and agent.device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"], agent.device)
 
 
 def load_buffer(memory, saved):

@@ -12,6 +12,7 @@ import torch
 
 from solutions.agents import build_networks
 from solutions.cli import load_checkpoint, main, save_checkpoint
+from solutions.device import describe_device, pick_device
 from solutions.evaluation import evaluate, record_video
 
 
@@ -22,6 +23,8 @@ def test_train_then_evaluate_round_trip(algo, tmp_path, capsys):
           "--set", "delay_learning=100", "batch_size=32", "tqdm_disable=True", "--episodes", "2", "--no-video"])
     printed = capsys.readouterr().out
     assert "checkpoint:" in printed and (out / "learning_curve.png").stat().st_size > 1000
+    device_lines = [line for line in printed.splitlines() if line.startswith("Training on the ")]
+    assert device_lines == [describe_device(pick_device("auto"))]  # --device auto: said once
     summary = json.loads((out / "evaluation.json").read_text())
     checkpoint, env, networks = load_checkpoint(out / "checkpoint.pt")
     assert checkpoint["algo"] == algo and checkpoint["config"]["delay_learning"] == 100
@@ -29,8 +32,16 @@ def test_train_then_evaluate_round_trip(algo, tmp_path, capsys):
     # the reloaded policy is the trained one: same evaluation, same weights
     mean, std = evaluate(env, networks["pi"], n_episodes=2, seed=10_000)
     assert (mean, std) == (summary["mean_return"], summary["std_return"])
-    main(["evaluate", str(out / "checkpoint.pt"), "--episodes", "2"])
-    assert f"mean return {mean:.1f}" in capsys.readouterr().out
+    main(["evaluate", str(out / "checkpoint.pt"), "--episodes", "2", "--device", "cpu"])
+    printed = capsys.readouterr().out
+    assert f"mean return {mean:.1f}" in printed and printed.startswith("Evaluating on the CPU (")
+
+
+def test_device_cpu_trains_there_even_beside_a_gpu(tmp_path, capsys):
+    out = tmp_path / "run"
+    main(["train", "--algo", "sac", "--steps", "120", "--out", str(out), "--hidden", "8", "--device", "cpu",
+          "--set", "delay_learning=100", "batch_size=16", "tqdm_disable=True", "--episodes", "1", "--no-video"])
+    assert capsys.readouterr().out.startswith(describe_device("cpu") + "\n")
 
 
 def test_checkpoint_holds_every_network(tmp_path):

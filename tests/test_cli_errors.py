@@ -61,6 +61,9 @@ MISTAKES = [
     (["--set", "batch_size=512", "buffer_size=256"], "error: ddpg_agent: config 'batch_size' is 512, larger than "
                                                      "'buffer_size' 256"),
     (["--set", "gamma"], "error: --set takes key=value, got 'gamma'"),
+    (["--device", "cpu", "--set", "captured_update=True"], "error: a captured update (config captured_update=True) "
+                                                           "needs the networks on a CUDA GPU, but this agent's are "
+                                                           "on cpu: build them on the GPU"),
 ]
 
 
@@ -86,6 +89,19 @@ def test_an_existing_checkpoint_is_replaced_only_with_overwrite(trained_run, tmp
     main(["train", "--steps", "60", "--seed", "3", "--out", str(copy), "--overwrite", *TINY])
     replaced, _, _ = load_checkpoint(copy / "checkpoint.pt")
     assert replaced["config"]["seed"] == 3  # asked for, so replaced
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_device_cuda_without_a_gpu_is_one_line_before_anything_is_built(trained_run, monkeypatch):
+    before = digest(trained_run / "checkpoint.pt")
+    built = []
+    monkeypatch.setattr("solutions.cli.build_networks", lambda *args: built.append(args))
+    for command in (["train", "--out", str(trained_run), "--overwrite", *TINY, "--steps", "100"],
+                    ["evaluate", str(trained_run / "checkpoint.pt")]):
+        assert cli_error([*command, "--device", "cuda"]) == (
+            "error: --device cuda: device 'cuda' was asked for, but torch sees no GPU (torch.cuda.is_available() is "
+            "False): use 'auto' or 'cpu', or install a CUDA build of torch on a machine with a GPU.")
+    assert built == [] and digest(trained_run / "checkpoint.pt") == before
 
 
 def test_the_mistakes_print_one_line_and_no_traceback(trained_run):

@@ -159,3 +159,46 @@ def test_an_algorithm_that_does_not_fit_the_action_space_is_refused_by_name():
         make_agent("sac_discrete", make_toy_env())
     with pytest.raises(TypeError, match="td3 needs a continuous action space.*Discrete.*choose sac_discrete"):
         make_agent("td3", gym.make("CartPole-v1"))
+
+
+class FakeCapturedUpdate:
+    """Stands in for solutions.captured_update.CapturedUpdate on a CPU: the agent's own update, counted."""
+
+    built = []
+
+    def __init__(self, agent):
+        self.agent, self.calls = agent, 0
+        FakeCapturedUpdate.built.append(agent)
+
+    def __call__(self):
+        self.calls += 1
+        self.agent.update()
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_captured_update_makes_the_loop_call_it_built_once_in_place_of_the_update(algo, monkeypatch):
+    monkeypatch.setattr(FakeCapturedUpdate, "built", [])
+    monkeypatch.setattr("solutions.training.CapturedUpdate", FakeCapturedUpdate)
+    eager, eager_returns = trained(algo, [150, 150])
+    captured, captured_returns = trained(algo, [150, 150], {"captured_update": True})
+    assert FakeCapturedUpdate.built == [captured]  # one, for both calls of train
+    assert captured.captured.calls == captured.history.updates == eager.history.updates == 237 * eager.updates_per_step
+    assert captured_returns == eager_returns
+    for network in ("Q1", "Q2", "pi") if algo != "ddpg" else ("Q", "pi"):
+        for a, b in zip(getattr(eager, network).parameters(), getattr(captured, network).parameters()):
+            assert torch.equal(a, b)
+    for name in set(eager.history) - {"updates_per_second"}:
+        assert captured.history[name] == eager.history[name], name
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_captured_update_on_the_cpu_is_refused_before_any_environment_step(algo):
+    env = make_toy_env()
+    agent = make_agent(algo, env, {**QUIET, "captured_update": True}, hidden_sizes=(8,))
+    with pytest.raises(ValueError) as error:
+        agent.train(env, 100)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(
+        "a captured update (config captured_update=True) needs the networks on a CUDA GPU, but this agent's are "
+        "on cpu: build them on the GPU (network.to('cuda'), or --device cuda on the command line), or keep")
+    assert env.unwrapped.total_steps == 0 and agent.env_steps == 0
