@@ -87,6 +87,11 @@ def device_of(args):
         raise SystemExit(f"error: --device {args.device}: {error}") from None
 
 
+def on_device(networks, device):
+    """The networks (a name -> module dict), moved to `device`."""
+    return {name: network.to(device) for name, network in networks.items()}
+
+
 def make_env(env_id):
     """gym.make(env_id); an unknown id is a one-line error with the closest registered ids."""
     if env_id not in gym.registry:
@@ -212,7 +217,7 @@ def train_command(args):
         torch.manual_seed(args.seed)  # the networks' initial weights
         env = make_env(env_id)
         try:
-            networks = {name: net.to(device) for name, net in build_networks(algo, env, tuple(hidden)).items()}
+            networks = on_device(build_networks(algo, env, tuple(hidden)), device)
             agent = build_agent(algo, config, networks)
         except (ValueError, TypeError) as error:
             raise SystemExit(f"error: {error}") from None
@@ -253,7 +258,7 @@ def train_command(args):
 def resume(args, device):
     """The agent, environment and run record of --resume's checkpoint, ready to train on `device`."""
     checkpoint, _, networks = load_checkpoint(args.resume)
-    networks = {name: net.to(device) for name, net in networks.items()}
+    networks = on_device(networks, device)
     if "run" not in checkpoint:
         raise SystemExit(f"error: '{args.resume}' holds networks only (an older checkpoint); it cannot be resumed.")
     env = gym.make(checkpoint["env_id"])
@@ -316,7 +321,7 @@ def evaluation_report(env, policy, episodes, out):
 def evaluate_command(args):
     device = device_of(args)
     checkpoint, env, networks = load_checkpoint(args.checkpoint)
-    networks = {name: net.to(device) for name, net in networks.items()}
+    networks = on_device(networks, device)
     print(describe_device(device, "Evaluating"))
     out = Path(args.checkpoint).parent
     _, report = evaluation_report(env, networks["pi"], args.episodes, out)

@@ -209,12 +209,20 @@ def run_sweep(specs, out, address=None, num_cpus=None, gpus_per_run=0, max_retri
     return results
 
 
+def first_failure(records, runs_folder):
+    """One line naming the first failed run and where its traceback is, or None if every run finished."""
+    failed = [r for r in records if "error" in r]
+    if not failed:
+        return None
+    return (f"{len(failed)} of {len(records)} runs failed; {failed[0]['run_id']}: {failed[0]['error']} "
+            f"(its traceback: {Path(runs_folder) / failed[0]['run_id']}.json)")
+
+
 def require_all_finished(records):
     """Exit with a one-line error naming the first failed run, for callers that need every run."""
-    failed = [r for r in records if "error" in r]
-    if failed:
-        raise SystemExit(f"error: {len(failed)} of {len(records)} runs failed; {failed[0]['run_id']}: "
-                         f"{failed[0]['error']} (its traceback is in runs/{failed[0]['run_id']}.json)")
+    failure = first_failure(records, "runs")
+    if failure:
+        raise SystemExit(f"error: {failure}")
     return records
 
 
@@ -227,12 +235,11 @@ def run_experiment(run, specs, name):
     first failed run's error, with the folder that holds its traceback.
     """
     out = Path(tempfile.mkdtemp(prefix=f"{name}-"))
-    start_ray()
+    start_ray()  # started here, not by run_sweep, which would stop it at the end
     records = run_sweep(specs, out, run=run, summarize=False)
-    failed = [r for r in records if "error" in r]
-    if failed:
-        raise RuntimeError(f"{len(failed)} of {len(records)} runs failed; {failed[0]['run_id']}: "
-                           f"{failed[0]['error']} (its traceback: {out / 'runs' / failed[0]['run_id']}.json)")
+    failure = first_failure(records, out / "runs")
+    if failure:
+        raise RuntimeError(failure)
     return records
 
 
