@@ -29,6 +29,7 @@ from speed import random_transitions  # the same random pendulum transitions as 
 
 from solutions.agents import build_agent, build_networks
 from solutions.captured_update import CapturedUpdate
+from solutions.device import on_device
 from solutions.evaluation import evaluate
 
 HIDDEN = (256, 256)
@@ -38,7 +39,7 @@ ALGOS = ("ddpg", "td3", "sac", "crossq")
 def agent_on(device, algo, env, transitions, config=None):
     """The chapter's agent with seeded networks on `device`, its buffer holding `transitions`."""
     torch.manual_seed(0)
-    networks = {name: network.to(device) for name, network in build_networks(algo, env, HIDDEN).items()}
+    networks = on_device(build_networks(algo, env, HIDDEN), device)
     agent = build_agent(algo, {"tqdm_disable": True, **(config or {})}, networks)
     for transition in transitions:
         agent.memory.append(*transition)
@@ -90,7 +91,7 @@ def time_to_solve(algo, device, captured, seed, eval_every=1000):
     variant_algo, config, budget = VARIANTS[algo]
     env, eval_env = gym.make(ENV_ID), gym.make(ENV_ID)
     torch.manual_seed(seed)
-    networks = {name: network.to(device) for name, network in build_networks(variant_algo, env, HIDDEN).items()}
+    networks = on_device(build_networks(variant_algo, env, HIDDEN), device)
     agent = build_agent(variant_algo, {**config, "seed": seed, "tqdm_disable": True, "captured_update": captured},
                         networks)
     synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)

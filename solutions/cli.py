@@ -34,7 +34,7 @@ import torch
 from tqdm.auto import tqdm
 
 from solutions.agents import ALGOS, DEFAULTS, build_agent, build_networks
-from solutions.device import DEVICE_CHOICES, describe_device, pick_device
+from solutions.device import DEVICE_CHOICES, describe_device, on_device, pick_device
 from solutions.evaluation import evaluate, plot_learning_curve, record_video
 from solutions.training_state import restore_training_state, training_state
 from solutions.validation import expected_value, value_fits
@@ -85,11 +85,6 @@ def device_of(args):
         return pick_device(args.device)
     except ValueError as error:
         raise SystemExit(f"error: --device {args.device}: {error}") from None
-
-
-def on_device(networks, device):
-    """The networks (a name -> module dict), moved to `device`."""
-    return {name: network.to(device) for name, network in networks.items()}
 
 
 def make_env(env_id):

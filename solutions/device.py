@@ -24,6 +24,11 @@ def pick_device(name="auto"):
     return torch.device(name)
 
 
+def on_device(networks, device):
+    """The networks (a name -> module dict, as `agents.build_networks` gives), moved to `device`."""
+    return {name: network.to(device) for name, network in networks.items()}
+
+
 def describe_device(device, doing="Training"):
     """One line for the user: which device trains (or, with `doing`, evaluates...), and what it is."""
     device = torch.device(device)

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from solutions.agents import ALGOS, DEFAULTS, build_agent, build_networks
 from solutions.cli import parse_overrides
+from solutions.device import on_device
 from solutions.evaluation import evaluate
 
 RUN_DEFAULTS = {"variant": "default", "config": {}, "steps": 10_000, "eval_every": 1000, "eval_episodes": 10,
@@ -45,9 +46,7 @@ RUN_DEFAULTS = {"variant": "default", "config": {}, "steps": 10_000, "eval_every
 
 def make_agent(algo, env, config, hidden_sizes, device):
     """The one place the sweep builds an agent: its networks (on `device`) and the agent around them."""
-    networks = build_networks(algo, env, tuple(hidden_sizes))
-    for network in networks.values():
-        network.to(device)
+    networks = on_device(build_networks(algo, env, tuple(hidden_sizes)), device)
     return build_agent(algo, config, networks), networks["pi"]
 
 
