@@ -1,18 +1,24 @@
-"""DDPG from pixels on CarRacing-v3, on one CPU thread: what it reaches after how many frames.
+"""DDPG from pixels on CarRacing-v3: the learning curve (evaluated return against frames), resumable.
 
-Trains `pixel_ddpg_agent` (solutions/pixels.py: shared encoder, action repeat 4, frame stacks of 4
-grey 84x84 frames) for `--frames` simulator frames, and every `--eval-every` frames evaluates the
-deterministic policy over `--eval-episodes` episodes with fixed seeds. Before training it measures,
-on random frames, the seconds per update of the two network layouts (two encoders trained as in
-plain DDPG, and the shared encoder) and counts their floating-point operations with
-torch.utils.flop_counter.FlopCounterMode, and it times the simulator alone. `--max-minutes` stops
-training at the next evaluation after that much wall time, so that a run fits a time slot; the
-results say where it stopped.
+Trains `pixel_ddpg_agent` (solutions/pixels.py: shared encoder, action repeat 8, stacks of 4 grey
+84x84 frames, gas and brake on one axis, exploration noise 0.3, DrQ's random shifts, training
+episodes cut after 25 agent steps without a reward) for `--frames` simulator frames. Every
+`--eval-every` frames it evaluates the deterministic policy over `--eval-episodes` full episodes on
+fixed tracks (reset seeds 10000, 10001, ...), writes the curve to `<out>.{json,md,png}` and saves
+everything the run needs to go on (networks, optimisers, replay buffer, random streams) to
+`<out>.pt`. Run the same command again and it continues from there: a long run can be done in
+pieces, each stopped by `--max-minutes` (at the next evaluation after that much wall time).
+`--fresh` starts over.
 
-    OMP_NUM_THREADS=1 python benchmarks/car_racing.py --frames 200000 --eval-every 10000 --max-minutes 70
+`--variant` switches one change off, for the ablation: `brake-axis` (gas and brake on their own
+axes, as before), `noise-0.1`, `no-shift`, `no-stuck-end`. Each variant writes to its own files.
 
-writes benchmarks/results/car_racing.{json,md,png} after every evaluation (a run stopped early
-leaves the results up to its last evaluation).
+    python benchmarks/car_racing.py --frames 200000 --max-minutes 60          # the full agent
+    python benchmarks/car_racing.py --variant no-shift --frames 100000       # one ablation
+    python benchmarks/car_racing.py --costs    # seconds per update (1 and 2 threads), per frame, FLOPs
+
+On a GPU: `--device cuda` (the networks, the replay buffer and the updates; the simulator stays on
+the CPU).
 """
 
 import argparse
@@ -27,47 +33,63 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from solutions.device import describe_device, pick_device
 from solutions.evaluation import evaluate
-from solutions.pixels import (
-    PIXEL_DDPG_DEFAULTS,
-    make_pixel_env,
-    pixel_ddpg_agent,
-    pixel_networks,
-    pixelPolicyNetwork,
-    pixelQNetwork,
-)
+from solutions.pixels import make_pixel_env, pixel_ddpg_agent, pixel_networks, pixelPolicyNetwork, pixelQNetwork
+from solutions.training_state import restore_training_state, training_state
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
 
 ENV_ID = "CarRacing-v3"
-ACTION_REPEAT = 4
-CONFIG = {"buffer_size": 100_000, "batch_size": 64, "delay_learning": 1_000}  # agent steps; DDPG's others
+RESULTS = Path(__file__).parent / "results"
+ENV = {"action_repeat": 8, "throttle_axis": True}  # make_pixel_env's arguments, training and evaluation
+STUCK_PATIENCE = 25  # agent steps (200 frames) without a reward end a training episode
+CONFIG = {"buffer_size": 100_000, "batch_size": 64, "delay_learning": 1_000}  # others: PIXEL_DDPG_DEFAULTS
+VARIANTS = {  # each switches one change off
+    "all": {},
+    "brake-axis": {"env": {"throttle_axis": False}},
+    "noise-0.1": {"config": {"exploration_noise": 0.1}},
+    "no-shift": {"config": {"random_shift": 0}},
+    "no-stuck-end": {"stuck_patience": None},
+}
+EVAL_SEED = 10_000
 
 
-def machine():
+def settings_of(args):
+    variant = VARIANTS[args.variant]
+    return {
+        "variant": args.variant,
+        "env": {**ENV, **variant.get("env", {})},
+        "stuck_patience": variant.get("stuck_patience", STUCK_PATIENCE),
+        "config": {**CONFIG, **variant.get("config", {}), "seed": args.seed, "tqdm_disable": True},
+        "seed": args.seed,
+        "eval_every": args.eval_every,
+        "eval_episodes": args.eval_episodes,
+    }
+
+
+def machine(device):
     cpu = platform.processor() or platform.machine()
     try:
         names = [line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
         cpu = names[0].split(":", 1)[1].strip() if names else cpu
     except OSError:
         pass
-    return f"{cpu}, {platform.system()}, 1 thread (torch.set_num_threads(1)), no GPU"
+    return f"{cpu} ({os.cpu_count()} cores), {platform.system()}. {describe_device(device, 'Networks')}"
 
 
-def filled_agent(networks, n=300, seed=0):
-    """An agent whose buffer holds n transitions of random frames: for timing updates, not for learning."""
-    agent = pixel_ddpg_agent({**CONFIG, "tqdm_disable": True, "buffer_size": n}, *networks)
-    frames = np.random.default_rng(seed).integers(0, 256, (n + 4, 84, 84), dtype=np.uint8)
-    for t in range(n):
-        agent.memory.append(frames[t : t + 4], np.zeros(3, np.float32), 0.0, frames[t + 1 : t + 5], False)
-    return agent
+# --- costs ------------------------------------------------------------------------------------------
 
-
-def update_cost(make_networks, repeats=20):
-    """Seconds per update (median of `repeats`) and FLOPs per update, at the benchmark's batch size."""
+def update_cost(make_networks, threads, repeats=20, n=300):
+    """Seconds per update (median of `repeats`) and FLOPs per update, on random frames, `threads` threads."""
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
-    agent = filled_agent(make_networks())
+    agent = pixel_ddpg_agent({**CONFIG, "tqdm_disable": True, "buffer_size": n}, *make_networks())
+    frames = np.random.default_rng(0).integers(0, 256, (n + 4, 84, 84), dtype=np.uint8)
+    action = np.zeros(agent.pi.action_scale.shape, np.float32)
+    for t in range(n):
+        agent.memory.append(frames[t : t + 4], action, 0.0, frames[t + 1 : t + 5], False)
     for _ in range(3):  # warm-up: first calls allocate
         agent.update()
     times = []
@@ -94,117 +116,172 @@ def simulator_seconds_per_frame(frames=400):
     return (time.perf_counter() - start) / frames
 
 
+def measure_costs(out):
+    env = make_pixel_env(ENV_ID, **ENV)
+    separate = update_cost(lambda: (pixelQNetwork(env), pixelPolicyNetwork(env)), threads=1)
+    shared = {threads: update_cost(lambda: pixel_networks(env), threads) for threads in (1, 2)}
+    torch.set_num_threads(1)
+    frame = simulator_seconds_per_frame()
+    updates = 100_000 // ENV["action_repeat"]  # one update per agent step
+    minutes = {threads: (updates * shared[threads][0] + 100_000 * frame) / 60 for threads in shared}
+    costs = {"machine": machine("cpu").split(". ")[0] + ", no GPU", "torch": torch.__version__,
+             "load_average": os.getloadavg()[0], "seconds_per_update": {"separate, 1 thread": separate[0],
+             **{f"shared, {t} thread(s)": shared[t][0] for t in shared}},
+             "flops_per_update": {"separate": separate[1], "shared": shared[1][1]},
+             "simulator_seconds_per_frame": frame, "minutes_per_100k_frames": minutes}
+    lines = [
+        f"# DDPG from pixels on {ENV_ID}: what an update and a frame cost on this machine",
+        "",
+        f"- Machine: {costs['machine']}; torch {costs['torch']}; load average {costs['load_average']:.1f} "
+        "when it started (the machine is shared).",
+        f"- Batch {CONFIG['batch_size']} of 4x84x84 stacks, DrQ shifts included; median of 20 updates.",
+        "- Command: `python benchmarks/car_racing.py --costs`",
+        "",
+        "| layout | torch threads | seconds per update | GFLOP per update |",
+        "|---|---|---|---|",
+        f"| two encoders (plain DDPG) | 1 | {separate[0]:.3f} | {separate[1] / 1e9:.1f} |",
+        *(f"| shared encoder | {t} | {shared[t][0]:.3f} | {shared[t][1] / 1e9:.1f} |" for t in shared),
+        "",
+        f"Simulator: {frame * 1e3:.1f} ms per frame (physics, rendering, grey, resize, stack), on one thread.",
+        "",
+        f"Per 100,000 frames at action repeat {ENV['action_repeat']} ({updates:,} updates, evaluations not "
+        f"included): {minutes[1]:.0f} min with one torch thread, {minutes[2]:.0f} min with two "
+        f"(the simulator's {100_000 * frame / 60:.0f} min are the same in both).",
+    ]
+    Path(out + ".md").write_text("\n".join(lines) + "\n")
+    Path(out + ".json").write_text(json.dumps(costs, indent=1) + "\n")
+    print("\n".join(lines))
+
+
+# --- the learning curve -------------------------------------------------------------------------------
+
 def write(results, out):
     s = results["settings"]
-    loads = [r["load_average"] for r in results["curve"] if "load_average" in r]
+    loads = [r["load_average"] for r in results["curve"]]
+    variant = "all the changes" if s["variant"] == "all" else f"variant `{s['variant']}`"
     header = [
-        f"# DDPG from pixels on {ENV_ID}, one CPU thread",
+        f"# DDPG from pixels on {ENV_ID}: {variant}",
         "",
-        f"- Agent: `pixel_ddpg_agent` with `pixel_networks` (shared encoder trained by the critic only), "
-        f"action repeat {ACTION_REPEAT}, 4 stacked grey 84x84 frames, config {json.dumps(s['config'])} "
-        "(other keys: DDPG's defaults), seed 0.",
-        f"- Evaluation: deterministic policy, mean return over {s['eval_episodes']} episodes (reset seeds "
-        f"{s['eval_seed']}..{s['eval_seed'] + s['eval_episodes'] - 1}), every {s['eval_every']:,} frames. "
-        "CarRacing-v3 counts as solved at 900; a car that stands still scores about -100 per 1000 frames.",
+        f"- Agent: `pixel_ddpg_agent` with `pixel_networks` (one encoder, trained by the critic), "
+        f"`make_pixel_env(**{json.dumps(s['env'])})`, training episodes cut after "
+        f"{s['stuck_patience']} agent steps without a reward, config {json.dumps(s['config'])} "
+        "(others: PIXEL_DDPG_DEFAULTS).",
+        f"- Evaluation: the deterministic policy, full episodes (1000 frames), mean return over "
+        f"{s['eval_episodes']} tracks (reset seeds {EVAL_SEED}..{EVAL_SEED + s['eval_episodes'] - 1}), every "
+        f"{s['eval_every']:,} frames. Solved is 900; a car that stands still scores about -93.7 here.",
         f"- Machine: {results['machine']}; torch {results['torch']}; other jobs shared the machine"
         + (f" (load average {min(loads):.1f} to {max(loads):.1f} at the evaluations)." if loads else "."),
-        f"- Seconds per update (batch {CONFIG['batch_size']}, median of 20): two encoders as in plain DDPG "
-        f"{results['update_seconds']['separate']:.3f} s, shared encoder {results['update_seconds']['shared']:.3f} s. "
-        f"FLOPs per update: {results['update_flops']['separate'] / 1e9:.1f} G and "
-        f"{results['update_flops']['shared'] / 1e9:.1f} G. Simulator: "
-        f"{results['simulator_seconds_per_frame'] * 1e3:.1f} ms per frame.",
-        f"- Command: `{s['command']}`",
+        f"- Command (run again to continue): `{results['command']}`; ran in {results['pieces']} piece(s).",
         "",
-        "| frames | agent steps (updates) | training episodes | wall time | evaluated return (mean ± std) |",
-        "|---|---|---|---|---|",
+        "| frames | updates | training episodes | wall time | evaluated return (mean ± std) | per track |",
+        "|---|---|---|---|---|---|",
     ]
     rows = [
-        f"| {r['frames']:,} | {r['agent_steps']:,} ({r['updates']:,}) | {r['episodes']} | "
-        f"{r['wall_minutes']:.0f} min | {r['return_mean']:.1f} ± {r['return_std']:.1f} |"
+        f"| {r['frames']:,} | {r['updates']:,} | {r['episodes']} | {r['wall_minutes']:.0f} min | "
+        f"{r['return_mean']:.1f} ± {r['return_std']:.1f} | {', '.join(f'{x:.0f}' for x in r['returns'])} |"
         for r in results["curve"]
     ]
-    footer = ["", results["status"]]
-    Path(out + ".md").write_text("\n".join(header + rows + footer) + "\n")
+    Path(out + ".md").write_text("\n".join(header + rows + ["", results["status"]]) + "\n")
     Path(out + ".json").write_text(json.dumps(results, indent=1) + "\n")
-    if results["curve"]:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        frames = [r["frames"] for r in results["curve"]]
-        means = np.array([r["return_mean"] for r in results["curve"]])
-        stds = np.array([r["return_std"] for r in results["curve"]])
-        ax.plot(frames, means, marker="o", label="DDPG from pixels (seed 0)")
-        ax.fill_between(frames, means - stds, means + stds, alpha=0.2)
-        ax.axhline(900, color="grey", linestyle="--", linewidth=1, label="solved (900)")
-        ax.set(xlabel="simulator frames", ylabel=f"evaluated return ({s['eval_episodes']} episodes)",
-               title=f"{ENV_ID} from pixels, one CPU thread")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out + ".png", dpi=100)
-        plt.close(fig)
+    plot([out], out + ".png")
+
+
+def plot(outs, path):
+    """The curves of the runs written to `outs`, one line each, on one figure."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for out in outs:
+        results = json.loads(Path(out + ".json").read_text())
+        curve = results["curve"]
+        if not curve:
+            continue
+        frames = [r["frames"] for r in curve]
+        means, stds = np.array([r["return_mean"] for r in curve]), np.array([r["return_std"] for r in curve])
+        ax.plot(frames, means, marker="o", label=results["settings"]["variant"])
+        ax.fill_between(frames, means - stds, means + stds, alpha=0.15)
+    ax.axhline(-93.7, color="grey", linestyle=":", linewidth=1, label="standing still (-93.7)")
+    ax.set(xlabel="simulator frames", ylabel="evaluated return (mean over tracks)",
+           title=f"DDPG from pixels, {ENV_ID}, seed 0")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def build(settings, device):
+    torch.manual_seed(settings["seed"])
+    env = make_pixel_env(ENV_ID, stuck_patience=settings["stuck_patience"], **settings["env"])
+    Q, pi = (network.to(device) for network in pixel_networks(env))
+    return env, pixel_ddpg_agent(settings["config"], Q, pi)
+
+
+def train_curve(args):
+    settings, device = settings_of(args), pick_device(args.device)
+    torch.set_num_threads(args.threads)
+    out = args.out or str(RESULTS / ("car_racing" if args.variant == "all" else f"car_racing_{args.variant}"))
+    checkpoint = Path(out + ".pt")
+    env, agent = build(settings, device)
+    eval_env = make_pixel_env(ENV_ID, **settings["env"])
+    command = f"python benchmarks/car_racing.py --variant {args.variant} --frames {args.frames}" + (
+        f" --max-minutes {args.max_minutes:g}" if args.max_minutes else "")
+    if checkpoint.exists() and not args.fresh:
+        saved = torch.load(checkpoint, weights_only=False)
+        if saved["results"]["settings"] != settings:
+            raise SystemExit(f"{checkpoint} was saved with other settings: run with --fresh to start over, "
+                             "or give --out another name.")
+        restore_training_state(agent, env, saved["training"])
+        results = saved["results"]
+        results["pieces"] += 1
+        print(f"Continuing from {checkpoint}: {results['curve'][-1]['frames']:,} frames so far.", flush=True)
+    else:
+        results = {"settings": settings, "curve": [], "training_returns": [], "wall_seconds": 0.0, "pieces": 1}
+    results.update(command=command, machine=machine(device), torch=torch.__version__)
+    repeat = settings["env"]["action_repeat"]
+    steps, chunk = args.frames // repeat, args.eval_every // repeat
+    wall_before, start = results["wall_seconds"], time.perf_counter()
+    while agent.env_steps < steps:
+        results["training_returns"] += agent.train(env, min(chunk, steps - agent.env_steps))
+        returns = [evaluate(eval_env, agent.pi, n_episodes=1, seed=EVAL_SEED + k)[0]
+                   for k in range(settings["eval_episodes"])]
+        results["wall_seconds"] = wall_before + time.perf_counter() - start
+        results["curve"].append({
+            "frames": agent.env_steps * repeat, "updates": agent.history.updates,
+            "episodes": len(results["training_returns"]), "wall_minutes": results["wall_seconds"] / 60,
+            "return_mean": float(np.mean(returns)), "return_std": float(np.std(returns)),
+            "returns": [float(r) for r in returns], "load_average": os.getloadavg()[0],
+        })
+        print(f"{agent.env_steps * repeat:>7} frames, {results['wall_seconds'] / 60:5.1f} min: return "
+              f"{np.mean(returns):7.1f} ± {np.std(returns):5.1f}  {[round(r) for r in returns]}", flush=True)
+        stop = args.max_minutes is not None and (time.perf_counter() - start) / 60 >= args.max_minutes
+        done = agent.env_steps >= steps
+        results["status"] = (f"Finished: {args.frames:,} frames." if done else
+                             f"Paused at {agent.env_steps * repeat:,} of {args.frames:,} frames: run the command "
+                             "again to continue.")
+        saved = {"training": training_state(agent, env, with_buffer=True), "results": results}
+        torch.save(saved, checkpoint.with_suffix(".tmp"))
+        os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # never a half-written checkpoint
+        write(results, out)
+        if stop:
+            break
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frames", type=int, default=200_000, help="simulator frames (agent steps x 4)")
-    parser.add_argument("--eval-every", type=int, default=10_000, help="frames between evaluations")
-    parser.add_argument("--eval-episodes", type=int, default=3)
-    parser.add_argument("--max-minutes", type=float, default=None, help="stop at the next evaluation after this")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "car_racing"))
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="all")
+    parser.add_argument("--frames", type=int, default=200_000, help="simulator frames in all (agent steps x 8)")
+    parser.add_argument("--eval-every", type=int, default=20_000, help="frames between evaluations")
+    parser.add_argument("--eval-episodes", type=int, default=5, help="evaluation tracks")
+    parser.add_argument("--max-minutes", type=float, default=None, help="pause at the next evaluation after this")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for the updates")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="results prefix (default: benchmarks/results/car_racing...)")
+    parser.add_argument("--fresh", action="store_true", help="start over, ignoring a saved run")
+    parser.add_argument("--costs", action="store_true", help="measure update and frame costs, then stop")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    eval_seed = 10_000
-    command = (f"OMP_NUM_THREADS=1 python benchmarks/car_racing.py --frames {args.frames} --eval-every "
-               f"{args.eval_every} --eval-episodes {args.eval_episodes}"
-               + (f" --max-minutes {args.max_minutes:g}" if args.max_minutes else ""))
-    results = {
-        "settings": {"config": {**CONFIG}, "action_repeat": ACTION_REPEAT, "frames": args.frames,
-                     "eval_every": args.eval_every, "eval_episodes": args.eval_episodes,
-                     "eval_seed": eval_seed, "seed": 0, "command": command},
-        "defaults": {k: v for k, v in PIXEL_DDPG_DEFAULTS.items() if k not in ("tqdm_disable",)},
-        "machine": machine(),
-        "torch": torch.__version__,
-    }
-    env = make_pixel_env(ENV_ID, action_repeat=ACTION_REPEAT)
-    eval_env = make_pixel_env(ENV_ID, action_repeat=ACTION_REPEAT)
-    separate = update_cost(lambda: (pixelQNetwork(env), pixelPolicyNetwork(env)))
-    shared = update_cost(lambda: pixel_networks(env))
-    results["update_seconds"] = {"separate": separate[0], "shared": shared[0]}
-    results["update_flops"] = {"separate": separate[1], "shared": shared[1]}
-    results["simulator_seconds_per_frame"] = simulator_seconds_per_frame()
-    results["curve"], results["status"] = [], "running"
-    print({k: results[k] for k in ("update_seconds", "update_flops", "simulator_seconds_per_frame")}, flush=True)
-
-    torch.manual_seed(0)
-    Q, pi = pixel_networks(env)
-    agent = pixel_ddpg_agent({**CONFIG, "seed": 0, "tqdm_disable": True}, Q, pi)
-    steps, chunk = args.frames // ACTION_REPEAT, args.eval_every // ACTION_REPEAT
-    training_returns, train_seconds, start = [], 0.0, time.perf_counter()
-    while agent.env_steps < steps:
-        chunk_start = time.perf_counter()
-        training_returns += agent.train(env, min(chunk, steps - agent.env_steps))
-        train_seconds += time.perf_counter() - chunk_start
-        mean, std = evaluate(eval_env, pi, n_episodes=args.eval_episodes, seed=eval_seed)
-        wall = time.perf_counter() - start
-        results["curve"].append({
-            "frames": agent.env_steps * ACTION_REPEAT, "agent_steps": agent.env_steps,
-            "updates": max(0, agent.env_steps - agent.learning_starts + 1) * agent.updates_per_step,
-            "episodes": len(training_returns),
-            "wall_minutes": wall / 60, "train_minutes": train_seconds / 60,
-            "return_mean": mean, "return_std": std, "load_average": os.getloadavg()[0],
-            "last_training_returns": [round(r, 1) for r in training_returns[-5:]],
-        })
-        results["training_returns"] = [round(r, 1) for r in training_returns]
-        print(f"{agent.env_steps * ACTION_REPEAT:>7} frames, {wall / 60:5.1f} min: return {mean:7.1f} ± {std:5.1f}",
-              flush=True)
-        stop = args.max_minutes is not None and wall / 60 >= args.max_minutes and agent.env_steps < steps
-        results["status"] = (
-            f"Stopped by the time limit ({args.max_minutes:g} min) after {agent.env_steps * ACTION_REPEAT:,} of "
-            f"{args.frames:,} frames." if stop else
-            f"Running: {agent.env_steps * ACTION_REPEAT:,} of {args.frames:,} frames so far."
-            if agent.env_steps < steps else f"Finished: {args.frames:,} frames."
-        )
-        write(results, args.out)
-        if stop:
-            break
+    if args.costs:
+        measure_costs(args.out or str(RESULTS / "car_racing_costs"))
+    else:
+        train_curve(args)
 
 
 if __name__ == "__main__":

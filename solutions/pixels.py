@@ -1,34 +1,38 @@
 """DDPG from pixels: image observations, convolutional networks and a replay buffer of uint8 frames.
 
-The pipeline for CarRacing-v3 (96x96 RGB frames), as in DQN on Atari (Mnih et al., 2015):
+The pipeline for CarRacing-v3 (96x96 RGB frames), as in DQN on Atari (Mnih et al., 2015), with what
+it takes for the car to drive:
 
-1. Observations: each action is repeated for 4 frames (`ActionRepeat`), then the last frame is
+1. Actions: steering, gas and brake, with gas and brake on one axis (`ThrottleAxis`), so that the
+   untrained actor neither brakes nor accelerates; exploration noise 0.3, not DDPG's 0.1, so that
+   the car leaves the start. Training episodes end after 25 agent steps without a reward
+   (`TruncateWhenStuck`, set by whoever builds the training environment).
+2. Observations: each action is repeated for 8 frames (`ActionRepeat`), then the last frame is
    turned grey, resized to 84x84, and stacked with the 3 before it, so that one observation is a
    (4, 84, 84) uint8 array and velocities can be read off the stack. `make_pixel_env` applies
    gymnasium's GrayscaleObservation and FrameStackObservation. Resizing uses TransformObservation
    with a torch resize, not gymnasium's ResizeObservation, which needs OpenCV (gymnasium[other],
    not a dependency of this package).
-2. Networks: a Nature-DQN encoder (three convolutions) then a fully connected head. The networks
+3. Networks: a Nature-DQN encoder (three convolutions) then a fully connected head. The networks
    take pixel values in [0, 255], of any dtype (uint8 from the environment, float32 from the
    buffer), and scale them to [0, 1] themselves: whoever calls them never scales.
-   `pixel_networks` builds a critic and an actor that share one encoder (see 4).
-3. Memory: `PixelReplayBuffer` stores frames as uint8 and shares the frames that s and s' have in
+   `pixel_networks` builds a critic and an actor that share one encoder (see 5).
+4. Memory: `PixelReplayBuffer` stores frames as uint8 and shares the frames that s and s' have in
    common (see its docstring): 35.3 kB per transition, 3.5 GB for 100k transitions. The default
    capacity, 100k, is cut to half the memory available when that is less (`fitting_buffer_size`).
-4. The agent is DDPG itself: `pixel_ddpg_agent` is a `ddpg_agent` with the pixel networks and a
-   `PixelReplayBuffer`. When the actor shares the critic's encoder, the critic's loss alone trains
-   the encoder and the actor reads its features detached (as in SAC-AE, Yarats et al., 2021, and
-   DrQ, Kostrikov et al., 2021).
+5. The agent is DDPG itself: `pixel_ddpg_agent` is a `ddpg_agent` with the pixel networks and a
+   `PixelReplayBuffer`, whose update shifts the minibatch's images at random (`random_shift`, DrQ,
+   Kostrikov et al., 2021). When the actor shares the critic's encoder, the critic's loss alone
+   trains the encoder and the actor reads its features detached (as in SAC-AE, Yarats et al., 2021,
+   and DrQ).
 
-Why the action repeat and the shared encoder: they cut the cost of 100k frames on a CPU from about
-5 hours to about 1.5. On one CPU thread (benchmarks/results/car_racing.md), one update at batch 64
-took 0.18 s with two encoders trained as in plain DDPG (10.1 GFLOP) and 0.11 s with the shared
-encoder (6.4 GFLOP), and the simulator 11 ms per frame. One plain update per frame makes 100k frames
-cost about 5.3 hours; one shared-encoder update every 4 frames made them cost 84 minutes in the
-benchmark, evaluations included. (Throughput only: in those 80k frames the agent did not learn to drive.)
+The action repeat and the shared encoder are what make this affordable on a CPU: one update every 8
+frames instead of every frame, and 3 encoder passes per update instead of 5. What each change buys,
+in frames and in minutes, is measured by benchmarks/car_racing.py (benchmarks/results/car_racing*.md).
 """
 
 import os
+from types import MappingProxyType
 
 import gymnasium as gym
 import numpy as np
@@ -75,18 +79,99 @@ class ActionRepeat(gym.Wrapper):
         return observation, total_reward, terminated, truncated, info
 
 
-def make_pixel_env(env_id="CarRacing-v3", frame_size=84, stack_size=4, action_repeat=4, **make_kwargs):
+class ThrottleAxis(gym.ActionWrapper):
+    """CarRacing's gas and brake on one axis: the agent's action (steer, throttle) lies in [-1, 1]²;
+    throttle > 0 is gas, throttle < 0 is brake: (steer, max(throttle, 0), max(-throttle, 0)).
+
+    Why: gas and brake each live in [0, 1], so a tanh actor centred on its bounds (`action_bias`
+    0.5) starts by pressing both at half strength in every state, and the brake wins: the car stands
+    still. On one axis, the untrained actor's throttle is 0, and exploration noise drives it forward
+    as often as it brakes. It also rules out pressing both pedals at once, which never helps.
+    """
+
+    def __init__(self, env):
+        space = env.action_space
+        expected = (np.array([-1, 0, 0], np.float32), np.ones(3, np.float32))
+        if space.shape != (3,) or not (np.allclose(space.low, expected[0]) and np.allclose(space.high, expected[1])):
+            raise ValueError(
+                f"ThrottleAxis needs CarRacing's actions (steer in [-1, 1], gas and brake in [0, 1]), got "
+                f"{space}; build other environments with make_pixel_env(env_id, throttle_axis=False)."
+            )
+        super().__init__(env)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+    def action(self, action):
+        steer, throttle = float(action[0]), float(action[1])
+        return np.array([steer, max(throttle, 0.0), max(-throttle, 0.0)], np.float32)
+
+
+class TruncateWhenStuck(gym.Wrapper):
+    """End (truncate) a training episode after `patience` agent steps in a row without a positive reward.
+
+    A CarRacing car off the track or stopped collects -0.1 per frame until the time limit: most of
+    an early episode teaches nothing new. Cutting it short gives the buffer more starts on the track
+    per frame of simulation. It is a truncation, not a termination: the car could still come back,
+    so the target bootstraps from the last state as at the time limit. Use it for training only; the
+    evaluation plays the full 1000 frames.
+    """
+
+    def __init__(self, env, patience):
+        if patience != int(patience) or patience < 1:
+            raise ValueError(f"TruncateWhenStuck needs a positive whole number of steps, got {patience!r}.")
+        super().__init__(env)
+        self.patience = int(patience)
+        self.steps_without_reward = 0
+
+    def reset(self, **kwargs):
+        self.steps_without_reward = 0
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self.steps_without_reward = 0 if reward > 0 else self.steps_without_reward + 1
+        return observation, reward, terminated, truncated or self.steps_without_reward >= self.patience, info
+
+
+def make_pixel_env(env_id="CarRacing-v3", frame_size=84, stack_size=4, action_repeat=8, throttle_axis=True,
+                   stuck_patience=None, **make_kwargs):
     """gym.make(env_id) with observations turned into (stack_size, frame_size, frame_size) uint8 stacks.
 
     Each step plays the action for `action_repeat` frames (`ActionRepeat`), so the stack holds every
     `action_repeat`-th frame. The first observation of an episode stacks the reset frame `stack_size`
-    times. CarRacing's time limit of 1000 frames becomes 250 agent steps with the default repeat of 4.
+    times. CarRacing's time limit of 1000 frames becomes 125 agent steps with the default repeat of 8
+    (as in the PPO agents that solve CarRacing; 4 halves the frames per update and doubles the cost).
+    `throttle_axis` puts gas and brake on one action axis (`ThrottleAxis`: CarRacing only), and
+    `stuck_patience`, for a training environment, ends an episode after that many agent steps
+    without a reward (`TruncateWhenStuck`).
     """
-    env = ActionRepeat(gym.make(env_id, **make_kwargs), action_repeat)  # before the wrappers below:
+    env = gym.make(env_id, **make_kwargs)
+    if throttle_axis:
+        env = ThrottleAxis(env)
+    env = ActionRepeat(env, action_repeat)  # before the wrappers below:
+    if stuck_patience is not None:
+        env = TruncateWhenStuck(env, stuck_patience)  # counts agent steps, each of action_repeat frames
     env = GrayscaleObservation(env)  # (H, W, 3) -> (H, W), only the frames that the agent sees
     frame_space = gym.spaces.Box(0, 255, (frame_size, frame_size), np.uint8)
     env = TransformObservation(env, lambda frame: resize_frame(frame, frame_size), frame_space)
     return FrameStackObservation(env, stack_size)  # -> (stack_size, frame_size, frame_size)
+
+
+def random_shift(pixels, pad=4):
+    """DrQ's augmentation (Kostrikov et al., 2021): each image of a batch (B, C, H, W) moved by its own
+    random shift of up to `pad` pixels in each direction, the edge pixels repeated into the gap.
+
+    The critic then sees each stored state in many slightly different positions, and learns values
+    that do not hinge on the exact pixel: far fewer frames to learn from pixels. All C frames of one
+    stack move together (they are one observation).
+    """
+    batch, channels, height, width = pixels.shape
+    padded = F.pad(pixels, (pad, pad, pad, pad), mode="replicate")
+    dy, dx = torch.randint(0, 2 * pad + 1, (2, batch, 1, 1, 1), device=pixels.device)
+    rows = torch.arange(height, device=pixels.device).view(1, 1, height, 1) + dy  # (B, 1, H, 1)
+    cols = torch.arange(width, device=pixels.device).view(1, 1, 1, width) + dx  # (B, 1, 1, W)
+    samples = torch.arange(batch, device=pixels.device).view(batch, 1, 1, 1)
+    frames = torch.arange(channels, device=pixels.device).view(1, channels, 1, 1)
+    return padded[samples, frames, rows, cols]  # (B, C, H, W): the window of each image at its shift
 
 
 def nature_encoder(in_channels):
@@ -190,9 +275,9 @@ class PixelReplayBuffer:
     (stack + 1, H, W); s and s' are the first 4 and the last 4 of them. `append` checks the overlap
     and refuses observations that do not have it (they are not frame stacks).
 
-    Memory per transition, 4x84x84 stacks and 3 actions: 5 · 84 · 84 = 35,280 bytes of frames, plus
-    12 bytes of action and 8 of reward and terminated flag: 35,300 bytes, 3.5 GB for 100k transitions.
-    (Storing s and s' separately as uint8 would take 56,468 bytes; as float32, 225,812 bytes.)
+    Memory per transition, 4x84x84 stacks and 2 actions: 5 · 84 · 84 = 35,280 bytes of frames, plus
+    8 bytes of action and 8 of reward and terminated flag: 35,296 bytes, 3.5 GB for 100k transitions.
+    (Storing s and s' separately as uint8 would take 56,464 bytes; as float32, 225,808 bytes.)
     The storage is allocated once with torch.empty: the operating system commits its pages as they
     are written, so a buffer that is a tenth full uses about a tenth of that memory.
 
@@ -330,6 +415,9 @@ PIXEL_DDPG_DEFAULTS = {
     # memory when that is less (see `fitting_buffer_size`)
     "buffer_size": 100_000,
     "batch_size": 64,  # convolutions on a CPU are slow: a smaller batch than DDPG's 256 (not tuned)
+    # σ 0.3, not DDPG's 0.1: the car must leave the start to see a reward (benchmarks/car_racing.py)
+    "exploration_noise": 0.3,
+    "random_shift": 4,  # DrQ's augmentation of the minibatch: shifts of up to 4 pixels (0: none)
 }
 
 
@@ -361,7 +449,10 @@ class pixel_ddpg_agent(ddpg_agent):
         config["buffer_size"] = fitting_buffer_size(
             config["buffer_size"], chosen_by_user, bytes_per_transition, available_memory_bytes()
         )
-        super().__init__(config, value_network, policy_network)
+        # DDPG reads its own keys; the pixel agent keeps the whole config, read-only as DDPG's.
+        super().__init__({key: config[key] for key in DDPG_DEFAULTS}, value_network, policy_network)
+        self.config = MappingProxyType(config)
+        self.random_shift = int(self.config["random_shift"])
         self.memory = PixelReplayBuffer(self.config["buffer_size"], self.device)
         self.shared_encoder = policy_network.encoder is value_network.encoder
         if self.shared_encoder:
@@ -371,6 +462,15 @@ class pixel_ddpg_agent(ddpg_agent):
             self.pi_optimizer = torch.optim.Adam(
                 self.pi.head.parameters(), lr=self.config["learning_rate"], fused=True
             )
+
+    def update(self):
+        """DDPG's update on a minibatch whose images are shifted at random (DrQ), s and s' independently."""
+        X, A, R, Y, D = self.memory.sample(self.batch_size)
+        if self.random_shift:
+            X, Y = random_shift(X, self.random_shift), random_shift(Y, self.random_shift)
+        self.critic_step(X, A, R, Y, D)
+        self.actor_step(X)  # the actor learns on the same shifted states as the critic
+        self.soft_update()
 
     def critic_target(self, R, Y, D):
         """y = r + γ (1 - terminated) Q(s', π(s'; w'); θ'), with s' encoded once for both target heads."""
