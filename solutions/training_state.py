@@ -16,6 +16,8 @@
 algorithm, config and network sizes, and into a fresh environment of the same id.
 """
 
+from copy import deepcopy
+
 import gymnasium as gym
 import numpy as np
 import torch
@@ -25,9 +27,11 @@ COUNTERS = ("env_steps", "critic_updates")
 
 def training_state(agent, env, with_buffer=False):
     parts = vars(agent).items()
+    # deepcopy: a state_dict holds the live tensors, which the next update would change under the copy.
     state = {
-        "modules": {name: value.state_dict() for name, value in parts if isinstance(value, torch.nn.Module)},
-        "optimizers": {name: value.state_dict() for name, value in parts if isinstance(value, torch.optim.Optimizer)},
+        "modules": {name: deepcopy(value.state_dict()) for name, value in parts if isinstance(value, torch.nn.Module)},
+        "optimizers": {name: deepcopy(value.state_dict()) for name, value in parts
+                       if isinstance(value, torch.optim.Optimizer)},
         "tensors": {name: value.detach().clone() for name, value in parts if isinstance(value, torch.Tensor)},
         "counters": {name: getattr(agent, name) for name in COUNTERS if hasattr(agent, name)},
         "history": {"columns": dict(agent.history), "updates": agent.history.updates,

@@ -355,3 +355,31 @@ def test_pixel_ddpg_runs_on_car_racing_and_stores_uint8_frames(one_thread, layou
     assert actions.shape == (50, 2) and all(env.action_space.contains(action) for action in actions)
     assert actions[:, 1].std() > 0.1  # noise of 0.3 on the throttle: the car can leave the start
     env.close()
+
+
+def test_a_saved_pixel_run_resumes_with_the_same_updates(one_thread):
+    """What benchmarks/car_racing.py saves between pieces: networks, optimisers, the uint8 buffer and
+    the random streams. The resumed agent's next updates (random shifts included) equal the unbroken run's."""
+    from solutions.training_state import restore_training_state, training_state
+
+    config = {"tqdm_disable": True, "seed": 0, "buffer_size": 100, "delay_learning": 20, "batch_size": 8}
+
+    def build():
+        torch.manual_seed(0)
+        env = make_pixel_env("CarRacing-v3", stuck_patience=25)
+        return env, pixel_ddpg_agent(config, *pixel_networks(env))
+
+    env, agent = build()
+    agent.train(env, 30)
+    saved = training_state(agent, env, with_buffer=True)
+    for _ in range(3):  # the unbroken run goes on (the random streams are global: one run at a time)
+        agent.update()
+    resumed_env, resumed = build()
+    restore_training_state(resumed, resumed_env, saved)
+    assert resumed.env_steps == 30 and len(resumed.memory) == 30
+    assert resumed.memory.storage["frames"].dtype == torch.uint8
+    for _ in range(3):
+        resumed.update()
+    for network in ("Q", "pi", "Q_target", "pi_target"):
+        for a, b in zip(getattr(agent, network).parameters(), getattr(resumed, network).parameters()):
+            assert torch.equal(a, b), network
