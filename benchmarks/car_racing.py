@@ -46,8 +46,11 @@ RESULTS = Path(__file__).parent / "results"
 ENV = {"action_repeat": 8, "throttle_axis": True}  # make_pixel_env's arguments, training and evaluation
 STUCK_PATIENCE = 25  # agent steps (200 frames) without a reward end a training episode
 CONFIG = {"buffer_size": 100_000, "batch_size": 64, "delay_learning": 1_000}  # others: PIXEL_DDPG_DEFAULTS
+NETWORKS = {}  # pixel_networks' keyword arguments
 VARIANTS = {  # each switches one change off
     "all": {},
+    "no-penalty": {"config": {"pre_tanh_penalty": 0.0}},
+    "no-trunk": {"networks": {"feature_dim": None}},
     "brake-axis": {"env": {"throttle_axis": False}},
     "noise-0.1": {"config": {"exploration_noise": 0.1}},
     "no-shift": {"config": {"random_shift": 0}},
@@ -62,6 +65,7 @@ def settings_of(args):
         "variant": args.variant,
         "env": {**ENV, **variant.get("env", {})},
         "stuck_patience": variant.get("stuck_patience", STUCK_PATIENCE),
+        "networks": {**NETWORKS, **variant.get("networks", {})},
         "config": {**CONFIG, **variant.get("config", {}), "seed": args.seed, "tqdm_disable": True},
         "seed": args.seed,
         "eval_every": args.eval_every,
@@ -118,8 +122,8 @@ def simulator_seconds_per_frame(frames=400):
 
 def measure_costs(out):
     env = make_pixel_env(ENV_ID, **ENV)
-    separate = update_cost(lambda: (pixelQNetwork(env), pixelPolicyNetwork(env)), threads=1)
-    shared = {threads: update_cost(lambda: pixel_networks(env), threads) for threads in (1, 2)}
+    separate = update_cost(lambda: (pixelQNetwork(env, **NETWORKS), pixelPolicyNetwork(env, **NETWORKS)), threads=1)
+    shared = {threads: update_cost(lambda: pixel_networks(env, **NETWORKS), threads) for threads in (1, 2)}
     torch.set_num_threads(1)
     frame = simulator_seconds_per_frame()
     updates = 100_000 // ENV["action_repeat"]  # one update per agent step
@@ -134,7 +138,8 @@ def measure_costs(out):
         "",
         f"- Machine: {costs['machine']}; torch {costs['torch']}; load average {costs['load_average']:.1f} "
         "when it started (the machine is shared).",
-        f"- Batch {CONFIG['batch_size']} of 4x84x84 stacks, DrQ shifts included; median of 20 updates.",
+        f"- Networks: `pixel_networks(env, **{json.dumps(NETWORKS)})`, or the same two networks with an encoder "
+        f"each; batch {CONFIG['batch_size']} of 4x84x84 stacks, DrQ shifts included; median of 20 updates.",
         "- Command: `python benchmarks/car_racing.py --costs`",
         "",
         "| layout | torch threads | seconds per update | GFLOP per update |",
@@ -162,7 +167,8 @@ def write(results, out):
     header = [
         f"# DDPG from pixels on {ENV_ID}: {variant}",
         "",
-        f"- Agent: `pixel_ddpg_agent` with `pixel_networks` (one encoder, trained by the critic), "
+        f"- Agent: `pixel_ddpg_agent` with `pixel_networks(env, **{json.dumps(s['networks'])})` (one encoder, "
+        "trained by the critic), "
         f"`make_pixel_env(**{json.dumps(s['env'])})`, training episodes cut after "
         f"{s['stuck_patience']} agent steps without a reward, config {json.dumps(s['config'])} "
         "(others: PIXEL_DDPG_DEFAULTS).",
@@ -171,14 +177,18 @@ def write(results, out):
         f"{s['eval_every']:,} frames. Solved is 900; a car that stands still scores about -93.7 here.",
         f"- Machine: {results['machine']}; torch {results['torch']}; other jobs shared the machine"
         + (f" (load average {min(loads):.1f} to {max(loads):.1f} at the evaluations)." if loads else "."),
+        "- Actor saturated: the share of the actor's outputs before the tanh beyond ±3 (tanh beyond ±0.995), "
+        "over the last 100 updates; there the actor's gradient all but vanishes.",
         f"- Command (run again to continue): `{results['command']}`; ran in {results['pieces']} piece(s).",
         "",
-        "| frames | updates | training episodes | wall time | evaluated return (mean ± std) | per track |",
-        "|---|---|---|---|---|---|",
+        "| frames | updates | training episodes | wall time | evaluated return (mean ± std) | per track "
+        "| actor saturated |",
+        "|---|---|---|---|---|---|---|",
     ]
     rows = [
         f"| {r['frames']:,} | {r['updates']:,} | {r['episodes']} | {r['wall_minutes']:.0f} min | "
-        f"{r['return_mean']:.1f} ± {r['return_std']:.1f} | {', '.join(f'{x:.0f}' for x in r['returns'])} |"
+        f"{r['return_mean']:.1f} ± {r['return_std']:.1f} | {', '.join(f'{x:.0f}' for x in r['returns'])} | "
+        f"{r['saturated']:.0%} |"
         for r in results["curve"]
     ]
     Path(out + ".md").write_text("\n".join(header + rows + ["", results["status"]]) + "\n")
@@ -210,7 +220,7 @@ def plot(outs, path):
 def build(settings, device):
     torch.manual_seed(settings["seed"])
     env = make_pixel_env(ENV_ID, stuck_patience=settings["stuck_patience"], **settings["env"])
-    Q, pi = (network.to(device) for network in pixel_networks(env))
+    Q, pi = (network.to(device) for network in pixel_networks(env, **settings["networks"]))
     return env, pixel_ddpg_agent(settings["config"], Q, pi)
 
 
@@ -248,9 +258,11 @@ def train_curve(args):
             "episodes": len(results["training_returns"]), "wall_minutes": results["wall_seconds"] / 60,
             "return_mean": float(np.mean(returns)), "return_std": float(np.std(returns)),
             "returns": [float(r) for r in returns], "load_average": os.getloadavg()[0],
+            "saturated": agent.history["saturation"][-1],
         })
         print(f"{agent.env_steps * repeat:>7} frames, {results['wall_seconds'] / 60:5.1f} min: return "
-              f"{np.mean(returns):7.1f} ± {np.std(returns):5.1f}  {[round(r) for r in returns]}", flush=True)
+              f"{np.mean(returns):7.1f} ± {np.std(returns):5.1f}  {[round(r) for r in returns]}, "
+              f"saturated {results['curve'][-1]['saturated']:.0%}", flush=True)
         stop = args.max_minutes is not None and (time.perf_counter() - start) / 60 >= args.max_minutes
         done = agent.env_steps >= steps
         results["status"] = (f"Finished: {args.frames:,} frames." if done else

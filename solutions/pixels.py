@@ -13,10 +13,11 @@ it takes for the car to drive:
    gymnasium's GrayscaleObservation and FrameStackObservation. Resizing uses TransformObservation
    with a torch resize, not gymnasium's ResizeObservation, which needs OpenCV (gymnasium[other],
    not a dependency of this package).
-3. Networks: a Nature-DQN encoder (three convolutions) then a fully connected head. The networks
-   take pixel values in [0, 255], of any dtype (uint8 from the environment, float32 from the
-   buffer), and scale them to [0, 1] themselves: whoever calls them never scales.
-   `pixel_networks` builds a critic and an actor that share one encoder (see 5).
+3. Networks: a Nature-DQN encoder (three convolutions) and DrQ-v2's trunk (a linear layer to 50
+   features, LayerNorm, tanh), then a fully connected head. The networks take pixel values in
+   [0, 255], of any dtype (uint8 from the environment, float32 from the buffer), and scale them to
+   [0, 1] themselves: whoever calls them never scales. `pixel_networks` builds a critic and an actor
+   that share one encoder (see 5).
 4. Memory: `PixelReplayBuffer` stores frames as uint8 and shares the frames that s and s' have in
    common (see its docstring): 35.3 kB per transition, 3.5 GB for 100k transitions. The default
    capacity, 100k, is cut to half the memory available when that is less (`fitting_buffer_size`).
@@ -24,7 +25,8 @@ it takes for the car to drive:
    `PixelReplayBuffer`, whose update shifts the minibatch's images at random (`random_shift`, DrQ,
    Kostrikov et al., 2021). When the actor shares the critic's encoder, the critic's loss alone
    trains the encoder and the actor reads its features detached (as in SAC-AE, Yarats et al., 2021,
-   and DrQ).
+   and DrQ). The actor's loss adds a small penalty on its output before the tanh, which keeps the
+   tanh out of saturation, where the actor's gradient vanishes (`actor_step`).
 
 The action repeat and the shared encoder are what make this affordable on a CPU: one update every 8
 frames instead of every frame, and 3 encoder passes per update instead of 5. What each change buys,
@@ -188,18 +190,29 @@ def nature_encoder(in_channels):
 
 
 class pixelEncoder(nn.Module):
-    """Pixels in [0, 255], one (C, H, W) stack or a batch (B, C, H, W) -> features (B, n_features)."""
+    """Pixels in [0, 255], one (C, H, W) stack or a batch (B, C, H, W) -> features (B, n_features).
 
-    def __init__(self, observation_shape):
+    The convolutions' 3136 outputs are projected to `feature_dim` features, normalised (LayerNorm)
+    and squashed (tanh): DrQ-v2's trunk (Yarats et al., 2022). The heads then read 50 features of one
+    scale, whatever the scale of the convolutions' outputs, instead of 3136 unbounded ones
+    (`feature_dim=None`: no trunk; what it changes is measured by benchmarks/car_racing.py).
+    """
+
+    def __init__(self, observation_shape, feature_dim=50):
         super().__init__()
         self.observation_shape = tuple(observation_shape)  # (stack, H, W): what the buffer stores
         self.conv = nature_encoder(observation_shape[0])
         with torch.no_grad():
-            self.n_features = self.conv(torch.zeros(1, *observation_shape)).shape[1]
+            n_conv = self.conv(torch.zeros(1, *observation_shape)).shape[1]
+        if feature_dim is None:
+            self.trunk, self.n_features = nn.Identity(), n_conv
+        else:
+            self.trunk = nn.Sequential(nn.Linear(n_conv, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
+            self.n_features = feature_dim
 
     def forward(self, pixels):
         # Scaling happens here, once for every caller: uint8 or float input, values 0..255.
-        return self.conv(pixels.float() / 255.0)
+        return self.trunk(self.conv(pixels.float() / 255.0))
 
 
 def as_batch(pixels):
@@ -214,10 +227,10 @@ class pixelQNetwork(nn.Module):
     `from_features` is the head alone, for an agent that has computed the features already.
     """
 
-    def __init__(self, env, hidden_size=512):
+    def __init__(self, env, hidden_size=512, feature_dim=50):
         super().__init__()
         check_network_spaces(env, type(self).__name__, observations="pixels")
-        self.encoder = pixelEncoder(env.observation_space.shape)
+        self.encoder = pixelEncoder(env.observation_space.shape, feature_dim)
         action_dim = env.action_space.shape[0]
         self.head = mlp(self.encoder.n_features + action_dim, 1, (hidden_size,))
 
@@ -240,10 +253,10 @@ class pixelPolicyNetwork(nn.Module):
     then trains only the head with the actor's loss.
     """
 
-    def __init__(self, env, hidden_size=512, encoder=None):
+    def __init__(self, env, hidden_size=512, encoder=None, feature_dim=50):
         super().__init__()
         check_network_spaces(env, type(self).__name__, observations="pixels")
-        self.encoder = pixelEncoder(env.observation_space.shape) if encoder is None else encoder
+        self.encoder = pixelEncoder(env.observation_space.shape, feature_dim) if encoder is None else encoder
         action_dim = env.action_space.shape[0]
         self.head = mlp(self.encoder.n_features, action_dim, (hidden_size,))
         low = torch.as_tensor(env.action_space.low, dtype=torch.float32)
@@ -253,7 +266,11 @@ class pixelPolicyNetwork(nn.Module):
 
     def from_features(self, features):
         """Actions (B, act_dim) from encoder features (B, n_features)."""
-        return torch.tanh(self.head(features)) * self.action_scale + self.action_bias
+        return self.squash(self.head(features))
+
+    def squash(self, pre_activation):
+        """action_scale · tanh(u) + action_bias: the head's output u -> an action within the bounds."""
+        return torch.tanh(pre_activation) * self.action_scale + self.action_bias
 
     def forward(self, state):
         state, single = as_batch(state)
@@ -261,9 +278,10 @@ class pixelPolicyNetwork(nn.Module):
         return action[0] if single else action
 
 
-def pixel_networks(env, hidden_size=512):
-    """A critic and an actor that share one encoder: (pixelQNetwork, pixelPolicyNetwork)."""
-    Q = pixelQNetwork(env, hidden_size)
+def pixel_networks(env, hidden_size=512, feature_dim=50):
+    """A critic and an actor that share one encoder: (pixelQNetwork, pixelPolicyNetwork).
+    `feature_dim`: the features at the end of the encoder's trunk (None: no trunk; see pixelEncoder)."""
+    Q = pixelQNetwork(env, hidden_size, feature_dim)
     return Q, pixelPolicyNetwork(env, hidden_size, encoder=Q.encoder)
 
 
@@ -418,6 +436,9 @@ PIXEL_DDPG_DEFAULTS = {
     # σ 0.3, not DDPG's 0.1: the car must leave the start to see a reward (benchmarks/car_racing.py)
     "exploration_noise": 0.3,
     "random_shift": 4,  # DrQ's augmentation of the minibatch: shifts of up to 4 pixels (0: none)
+    # λ of the actor's penalty λ mean(u²) on its pre-tanh output u: keeps tanh out of saturation,
+    # where its gradient vanishes and the actor can never turn back (0: none; see actor_step)
+    "pre_tanh_penalty": 0.1,
 }
 
 
@@ -453,6 +474,7 @@ class pixel_ddpg_agent(ddpg_agent):
         super().__init__({key: config[key] for key in DDPG_DEFAULTS}, value_network, policy_network)
         self.config = MappingProxyType(config)
         self.random_shift = int(self.config["random_shift"])
+        self.pre_tanh_penalty = float(self.config["pre_tanh_penalty"])
         self.memory = PixelReplayBuffer(self.config["buffer_size"], self.device)
         self.shared_encoder = policy_network.encoder is value_network.encoder
         if self.shared_encoder:
@@ -482,13 +504,24 @@ class pixel_ddpg_agent(ddpg_agent):
             return R + self.gamma * (1 - D) * next_q
 
     def actor_step(self, X):
-        """L^π(w) = -mean Q(s, π_w(s); θ) on the shared encoder's features, detached: only the actor's
-        head learns from it (the encoder, just updated by the critic step, and the critic stay put)."""
-        if not self.shared_encoder:
-            return super().actor_step(X)
-        with torch.no_grad():
-            features = self.Q.encoder(X)
-        actor_loss = -self.Q.from_features(features, self.pi.from_features(features)).mean()
-        gradient_step(self.pi_optimizer, actor_loss)  # the actor's head only: w ← w - Adam(∇_w L^π)
-        self.history.add(actor_loss=actor_loss.detach())
+        """L^π(w) = -mean Q(s, π_w(s); θ) + λ mean u_w(s)², u_w(s) the actor's output before the tanh.
+
+        The penalty (config `pre_tanh_penalty`) matters because a tanh actor can saturate: once u is
+        large, tanh'(u) is 0 in float32, no gradient reaches w, and the actor stays at its bound
+        whatever the critic learns later. λ u pulls u back; inside the bounds (|u| < 1) it is small
+        beside the critic's gradient. With a shared encoder the actor reads its features detached:
+        only the actor's head learns from this loss (the encoder, just updated by the critic step,
+        and the critic stay put).
+        """
+        if self.shared_encoder:
+            with torch.no_grad():
+                features = self.Q.encoder(X)
+        else:
+            features = self.pi.encoder(X)
+        pre_activation = self.pi.head(features)
+        action = self.pi.squash(pre_activation)
+        q = self.Q.from_features(features, action) if self.shared_encoder else self.Q(X, action)
+        actor_loss = -q.mean() + self.pre_tanh_penalty * pre_activation.pow(2).mean()
+        gradient_step(self.pi_optimizer, actor_loss)  # w ← w - Adam(∇_w L^π): the actor's parameters only
+        self.history.add(actor_loss=actor_loss.detach(), saturation=(pre_activation.abs() > 3).float().mean())
         return actor_loss.detach()

@@ -189,7 +189,7 @@ def test_networks_give_the_right_shapes_and_bounded_actions():
         assert torch.allclose(pi(states.float()), actions) and torch.allclose(pi(states[0]), actions[0])
         assert torch.allclose(Q(states.float(), actions), Q(states, actions))
         white = torch.full((2, 4, 84, 84), 255, dtype=torch.uint8)  # 255 enters the convolutions as 1.0
-        assert torch.allclose(Q.encoder(white), Q.encoder.conv(torch.ones(2, 4, 84, 84)))
+        assert torch.allclose(Q.encoder(white), Q.encoder.trunk(Q.encoder.conv(torch.ones(2, 4, 84, 84))))
 
 
 def test_buffer_stores_uint8_frames_once_and_samples_float32():
@@ -283,9 +283,12 @@ def test_the_shared_encoder_update_moves_every_trained_parameter():
     assert all(torch.isfinite(p).all() for p in [*Q.parameters(), *pi.parameters()])
 
 
-def test_the_shared_encoder_steps_compute_ddpgs_target_and_actor_loss():
+@pytest.mark.parametrize("layout", ["shared encoder", "separate encoders"])
+def test_the_pixel_steps_compute_ddpgs_target_and_the_penalised_actor_loss(layout):
     torch.manual_seed(0)
-    agent = filled_agent(pixel_networks(PixelSpaces()))
+    spaces = PixelSpaces()
+    separate = (pixelQNetwork(spaces), pixelPolicyNetwork(spaces))
+    agent = filled_agent(pixel_networks(spaces) if layout == "shared encoder" else separate)
     for _ in range(3):  # the online networks move away from the target ones
         agent.update()
     X, A, R, Y, _ = agent.memory.sample(8)
@@ -293,9 +296,29 @@ def test_the_shared_encoder_steps_compute_ddpgs_target_and_actor_loss():
     # The equations through the networks' own forward passes: each network encodes the frames itself.
     with torch.no_grad():
         target = R + agent.gamma * (1 - D) * agent.Q_target(Y, agent.pi_target(Y))
-        actor_loss = -agent.Q(X, agent.pi(X)).mean()
+        pre_activation = agent.pi.head(agent.pi.encoder(X))
+        actor_loss = -agent.Q(X, agent.pi(X)).mean() + 0.1 * pre_activation.pow(2).mean()
+    assert agent.pre_tanh_penalty == 0.1
     torch.testing.assert_close(agent.critic_target(R, Y, D), target)
     torch.testing.assert_close(agent.actor_step(X), actor_loss)
+
+
+@pytest.mark.parametrize("penalty", [0.0, 0.1])
+def test_a_saturated_actor_comes_back_only_with_the_pre_tanh_penalty(penalty):
+    torch.manual_seed(0)
+    Q, pi = pixel_networks(PixelSpaces())
+    with torch.no_grad():
+        pi.head[-1].bias.fill_(40.0)  # u = 40: tanh(u) is 1 in float32, its gradient 0
+    agent = filled_agent((Q, pi), {"pre_tanh_penalty": penalty})
+    X = agent.memory.sample(16)[0]
+    before = pi.head(Q.encoder(X)).detach()
+    for _ in range(20):
+        agent.actor_step(X)
+    after = pi.head(Q.encoder(X)).detach()
+    if penalty:
+        assert (after < before - 0.1).all()  # pulled back towards the range where tanh has a gradient
+    else:
+        torch.testing.assert_close(after, before)  # no gradient: the actor is stuck at its bound
 
 
 class RecordingAgent(pixel_ddpg_agent):
