@@ -10,11 +10,14 @@ everything the run needs to go on (networks, optimisers, replay buffer, random s
 pieces, each stopped by `--max-minutes` (at the next evaluation after that much wall time).
 `--fresh` starts over.
 
-`--variant` switches one change off, for the ablation: `brake-axis` (gas and brake on their own
-axes, as before), `noise-0.1`, `no-shift`, `no-stuck-end`. Each variant writes to its own files.
+`--variant` switches one change off, for the ablation: `no-penalty`, `no-trunk`, `brake-axis` (gas
+and brake on their own axes, as before), `noise-0.1`, `no-shift`, `no-stuck-end`. Each variant, and
+each seed but 0, writes to its own files (car_racing_<variant>_seed<seed>); `--ablation` gathers
+those written so far into car_racing_ablation.{md,png}.
 
     python benchmarks/car_racing.py --frames 200000 --max-minutes 60          # the full agent
     python benchmarks/car_racing.py --variant no-shift --frames 100000       # one ablation
+    python benchmarks/car_racing.py --ablation  # the table and figure of the variants run so far
     python benchmarks/car_racing.py --costs    # seconds per update (1 and 2 threads), per frame, FLOPs
 
 On a GPU: `--device cuda` (the networks, the replay buffer and the updates; the simulator stays on
@@ -55,6 +58,15 @@ VARIANTS = {  # each switches one change off
     "noise-0.1": {"config": {"exploration_noise": 0.1}},
     "no-shift": {"config": {"random_shift": 0}},
     "no-stuck-end": {"stuck_patience": None},
+}
+SWITCHED_OFF = {  # what each variant's agent lacks, for the ablation table
+    "all": "nothing (the solution)",
+    "no-penalty": "the pre-tanh penalty (λ = 0)",
+    "no-trunk": "the encoder's trunk (linear to 50, LayerNorm, tanh)",
+    "brake-axis": "the throttle axis (gas and brake on axes of their own, bias 0.5)",
+    "noise-0.1": "the larger exploration noise (σ 0.1 instead of 0.3)",
+    "no-shift": "DrQ's random shifts",
+    "no-stuck-end": "the end of training episodes when stuck",
 }
 EVAL_SEED = 10_000
 
@@ -196,25 +208,67 @@ def write(results, out):
     plot([out], out + ".png")
 
 
-def plot(outs, path):
-    """The curves of the runs written to `outs`, one line each, on one figure."""
+def plot(outs, path, up_to=None, spread=True):
+    """The curves of the runs written to `outs`, one line each, on one figure (frames up to `up_to`);
+    `spread`: shade mean ± std over the tracks (unreadable with many runs)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for out in outs:
         results = json.loads(Path(out + ".json").read_text())
-        curve = results["curve"]
+        curve = [r for r in results["curve"] if up_to is None or r["frames"] <= up_to]
         if not curve:
             continue
         frames = [r["frames"] for r in curve]
         means, stds = np.array([r["return_mean"] for r in curve]), np.array([r["return_std"] for r in curve])
-        ax.plot(frames, means, marker="o", label=results["settings"]["variant"])
-        ax.fill_between(frames, means - stds, means + stds, alpha=0.15)
+        seed = results["settings"]["seed"]
+        ax.plot(frames, means, marker="o", linestyle="--" if seed else "-",
+                label=results["settings"]["variant"] + (f", seed {seed}" if seed else ""))
+        if spread:
+            ax.fill_between(frames, means - stds, means + stds, alpha=0.15)
     ax.axhline(-93.7, color="grey", linestyle=":", linewidth=1, label="standing still (-93.7)")
     ax.set(xlabel="simulator frames", ylabel="evaluated return (mean over tracks)",
-           title=f"DDPG from pixels, {ENV_ID}, seed 0")
+           title=f"DDPG from pixels, {ENV_ID}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def default_out(variant, seed):
+    """benchmarks/results/car_racing[_<variant>][_seed<seed>]: seed 0 and the full agent go unnamed."""
+    name = "car_racing" + ("" if variant == "all" else f"_{variant}") + (f"_seed{seed}" if seed else "")
+    return str(RESULTS / name)
+
+
+def ablation(frames=(60_000, 80_000, 100_000), seeds=range(10)):
+    """Gather the variants' curves written so far (any seed) into car_racing_ablation.{md,png}."""
+    outs = [default_out(v, seed) for v in VARIANTS for seed in seeds]
+    outs = [out for out in outs if Path(out + ".json").exists()]
+    rows = []
+    for out in outs:
+        results = json.loads(Path(out + ".json").read_text())
+        variant, at = results["settings"]["variant"], {r["frames"]: r for r in results["curve"]}
+        cells = [f"{at[f]['return_mean']:.1f} ± {at[f]['return_std']:.1f}" if f in at else "not run" for f in frames]
+        most_saturated = max(r["saturated"] for r in results["curve"] if r["frames"] <= frames[-1])
+        rows.append(f"| `{variant}` | {results['settings']['seed']} | {SWITCHED_OFF[variant]} | "
+                    + " | ".join(cells) + f" | {most_saturated:.0%} |")
+    lines = [
+        f"# DDPG from pixels on {ENV_ID}: the ablation",
+        "",
+        "Each variant switches one change of the solution off; everything else as in car_racing.md (the "
+        "deterministic policy on 5 fixed tracks, mean ± std over the tracks). Seed 0 for every variant, a "
+        "second seed for some: it shows which changes these runs could not do without, not by how much they "
+        "help on average; variants whose returns are close could swap places on other seeds.",
+        "- Command: `python benchmarks/car_racing.py --variant <name> --frames 100000 [--seed 1]` per run, "
+        "then `python benchmarks/car_racing.py --ablation`.",
+        "",
+        "| variant | seed | switched off | " + " | ".join(f"return at {f // 1000}k frames" for f in frames)
+        + " | actor saturated (most, up to then) |",
+        "|---|---|---|" + "---|" * len(frames) + "---|",
+        *rows,
+    ]
+    Path(RESULTS / "car_racing_ablation.md").write_text("\n".join(lines) + "\n")
+    plot(outs, str(RESULTS / "car_racing_ablation.png"), up_to=frames[-1], spread=False)
+    print("\n".join(lines))
 
 
 def build(settings, device):
@@ -227,7 +281,7 @@ def build(settings, device):
 def train_curve(args):
     settings, device = settings_of(args), pick_device(args.device)
     torch.set_num_threads(args.threads)
-    out = args.out or str(RESULTS / ("car_racing" if args.variant == "all" else f"car_racing_{args.variant}"))
+    out = args.out or default_out(args.variant, args.seed)
     checkpoint = Path(out + ".pt")
     env, agent = build(settings, device)
     eval_env = make_pixel_env(ENV_ID, **settings["env"])
@@ -289,8 +343,11 @@ def main():
     parser.add_argument("--out", default=None, help="results prefix (default: benchmarks/results/car_racing...)")
     parser.add_argument("--fresh", action="store_true", help="start over, ignoring a saved run")
     parser.add_argument("--costs", action="store_true", help="measure update and frame costs, then stop")
+    parser.add_argument("--ablation", action="store_true", help="gather the variants' curves, then stop")
     args = parser.parse_args()
-    if args.costs:
+    if args.ablation:
+        ablation()
+    elif args.costs:
         measure_costs(args.out or str(RESULTS / "car_racing_costs"))
     else:
         train_curve(args)
