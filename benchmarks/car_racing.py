@@ -187,7 +187,7 @@ def write(results, out):
         f"- Evaluation: the deterministic policy, full episodes (1000 frames), mean return over "
         f"{s['eval_episodes']} tracks (reset seeds {EVAL_SEED}..{EVAL_SEED + s['eval_episodes'] - 1}), every "
         f"{s['eval_every']:,} frames. Solved is 900; a car that stands still scores about -93.7 here.",
-        f"- Machine: {results['machine']}; torch {results['torch']}; other jobs shared the machine"
+        f"- Machine: {results['machine'].rstrip('.')}; torch {results['torch']}; other jobs shared the machine"
         + (f" (load average {min(loads):.1f} to {max(loads):.1f} at the evaluations)." if loads else "."),
         "- Actor saturated: the share of the actor's outputs before the tanh beyond ±3 (tanh beyond ±0.995), "
         "over the last 100 updates; there the actor's gradient all but vanishes.",
