@@ -26,8 +26,10 @@ the CPU).
 
 import argparse
 import json
+import math
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -38,7 +40,14 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from solutions.device import describe_device, pick_device
 from solutions.evaluation import evaluate
-from solutions.pixels import make_pixel_env, pixel_ddpg_agent, pixel_networks, pixelPolicyNetwork, pixelQNetwork
+from solutions.pixels import (
+    PIXEL_DDPG_DEFAULTS,
+    make_pixel_env,
+    pixel_ddpg_agent,
+    pixel_networks,
+    pixelPolicyNetwork,
+    pixelQNetwork,
+)
 from solutions.training_state import restore_training_state, training_state
 
 matplotlib.use("Agg")
@@ -172,6 +181,11 @@ def measure_costs(out):
 
 # --- the learning curve -------------------------------------------------------------------------------
 
+def share(fraction):
+    """0.58 -> '58%'; NaN (nothing measured yet) -> '-'."""
+    return "-" if math.isnan(fraction) else f"{fraction:.0%}"
+
+
 def write(results, out):
     s = results["settings"]
     loads = [r["load_average"] for r in results["curve"]]
@@ -190,7 +204,8 @@ def write(results, out):
         f"- Machine: {results['machine'].rstrip('.')}; torch {results['torch']}; other jobs shared the machine"
         + (f" (load average {min(loads):.1f} to {max(loads):.1f} at the evaluations)." if loads else "."),
         "- Actor saturated: the share of the actor's outputs before the tanh beyond ±3 (tanh beyond ±0.995), "
-        "over the last 100 updates; there the actor's gradient all but vanishes.",
+        f"over the last {({**PIXEL_DDPG_DEFAULTS, **s['config']})['history_every']} updates; there the actor's "
+        "gradient all but vanishes.",
         f"- Command (run again to continue): `{results['command']}`; ran in {results['pieces']} piece(s).",
         "",
         "| frames | updates | training episodes | wall time | evaluated return (mean ± std) | per track "
@@ -200,7 +215,7 @@ def write(results, out):
     rows = [
         f"| {r['frames']:,} | {r['updates']:,} | {r['episodes']} | {r['wall_minutes']:.0f} min | "
         f"{r['return_mean']:.1f} ± {r['return_std']:.1f} | {', '.join(f'{x:.0f}' for x in r['returns'])} | "
-        f"{r['saturated']:.0%} |"
+        f"{share(r['saturated'])} |"
         for r in results["curve"]
     ]
     Path(out + ".md").write_text("\n".join(header + rows + ["", results["status"]]) + "\n")
@@ -239,18 +254,22 @@ def default_out(variant, seed):
     return str(RESULTS / name)
 
 
-def ablation(frames=(60_000, 80_000, 100_000), seeds=range(10)):
-    """Gather the variants' curves written so far (any seed) into car_racing_ablation.{md,png}."""
-    outs = [default_out(v, seed) for v in VARIANTS for seed in seeds]
-    outs = [out for out in outs if Path(out + ".json").exists()]
+def ablation(frames=(60_000, 80_000, 100_000)):
+    """Gather the variants' curves written so far (every seed) into car_racing_ablation.{md,png}."""
+    outs = []
+    for variant in VARIANTS:  # seed 0, then the other seeds' files, as default_out names them
+        first = Path(default_out(variant, 0))
+        files = [Path(f"{first}.json"), *sorted(first.parent.glob(f"{first.name}_seed*.json"))]
+        outs += [str(file)[: -len(".json")] for file in files if file.exists()]
     rows = []
     for out in outs:
         results = json.loads(Path(out + ".json").read_text())
         variant, at = results["settings"]["variant"], {r["frames"]: r for r in results["curve"]}
         cells = [f"{at[f]['return_mean']:.1f} ± {at[f]['return_std']:.1f}" if f in at else "not run" for f in frames]
-        most_saturated = max(r["saturated"] for r in results["curve"] if r["frames"] <= frames[-1])
+        most_saturated = max((r["saturated"] for r in results["curve"] if r["frames"] <= frames[-1]
+                              and not math.isnan(r["saturated"])), default=math.nan)
         rows.append(f"| `{variant}` | {results['settings']['seed']} | {SWITCHED_OFF[variant]} | "
-                    + " | ".join(cells) + f" | {most_saturated:.0%} |")
+                    + " | ".join(cells) + f" | {share(most_saturated)} |")
     lines = [
         f"# DDPG from pixels on {ENV_ID}: the ablation",
         "",
@@ -285,8 +304,8 @@ def train_curve(args):
     checkpoint = Path(out + ".pt")
     env, agent = build(settings, device)
     eval_env = make_pixel_env(ENV_ID, **settings["env"])
-    command = f"python benchmarks/car_racing.py --variant {args.variant} --frames {args.frames}" + (
-        f" --max-minutes {args.max_minutes:g}" if args.max_minutes else "")
+    # the command as given (every option that makes the settings, e.g. --seed), less --fresh: it continues
+    command = " ".join(["python benchmarks/car_racing.py", *(arg for arg in sys.argv[1:] if arg != "--fresh")])
     if checkpoint.exists() and not args.fresh:
         saved = torch.load(checkpoint, weights_only=False)
         if saved["results"]["settings"] != settings:
@@ -312,11 +331,12 @@ def train_curve(args):
             "episodes": len(results["training_returns"]), "wall_minutes": results["wall_seconds"] / 60,
             "return_mean": float(np.mean(returns)), "return_std": float(np.std(returns)),
             "returns": [float(r) for r in returns], "load_average": os.getloadavg()[0],
-            "saturated": agent.history["saturation"][-1],
+            # NaN before the first window of updates is recorded (during the warm-up)
+            "saturated": agent.history.get("saturation", [math.nan])[-1],
         })
         print(f"{agent.env_steps * repeat:>7} frames, {results['wall_seconds'] / 60:5.1f} min: return "
               f"{np.mean(returns):7.1f} ± {np.std(returns):5.1f}  {[round(r) for r in returns]}, "
-              f"saturated {results['curve'][-1]['saturated']:.0%}", flush=True)
+              f"saturated {share(results['curve'][-1]['saturated'])}", flush=True)
         stop = args.max_minutes is not None and (time.perf_counter() - start) / 60 >= args.max_minutes
         done = agent.env_steps >= steps
         results["status"] = (f"Finished: {args.frames:,} frames." if done else
