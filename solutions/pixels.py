@@ -510,8 +510,8 @@ class pixel_ddpg_agent(ddpg_agent):
 
         The penalty (config `pre_tanh_penalty`) matters because a tanh actor can saturate: once u is
         large, tanh'(u) is 0 in float32, no gradient reaches w, and the actor stays at its bound
-        whatever the critic learns later. λ u pulls u back; inside the bounds (|u| < 1) it is small
-        beside the critic's gradient. With a shared encoder the actor reads its features detached:
+        whatever the critic learns later. The penalty's gradient 2λu pulls u back, and grows with u:
+        at most 0.2 for |u| < 1, 6.4 at |u| = 32. With a shared encoder the actor reads its features detached:
         only the actor's head learns from this loss (the encoder, just updated by the critic step,
         and the critic stay put).
         """

@@ -321,6 +321,22 @@ def test_a_saturated_actor_comes_back_only_with_the_pre_tanh_penalty(penalty):
         torch.testing.assert_close(after, before)  # no gradient: the actor is stuck at its bound
 
 
+def test_actor_step_records_the_share_of_saturated_outputs():
+    """agent.history["saturation"]: the share of pre-tanh outputs beyond ±3, what car_racing.py reports."""
+    torch.manual_seed(0)
+    Q, pi = pixel_networks(PixelSpaces())
+    agent = filled_agent((Q, pi), {"pre_tanh_penalty": 0.0})
+    X = agent.memory.sample(16)[0]
+    assert (pi.head(Q.encoder(X)).abs() < 3).all()  # an untrained head: nothing saturated
+    agent.history.start()
+    agent.actor_step(X)
+    with torch.no_grad():
+        pi.head[-1].bias[0] = 40.0  # the steering saturates in every state, gas and brake do not
+    agent.actor_step(X)
+    agent.history.record()
+    assert agent.history["saturation"] == [pytest.approx((0 + 1 / 3) / 2)]  # the window's mean: 0, then 1/3
+
+
 class RecordingAgent(pixel_ddpg_agent):
     """Keeps the minibatch that the update hands to the critic's and the actor's steps."""
 
