@@ -24,7 +24,7 @@ demo: setup
 	$(PY) -m solutions train --algo sac --env InvertedPendulum-v5 --steps 20000 --seed 0 \
 		--target-return 950 --eval-every 1000 --out runs/demo --overwrite
 
-# The notebooks run as committed: the set-up cell of each turns on solutions/load_and_run.py, so every
+# The notebooks run as committed: the set-up cell of each turns on solutions/tooling/load_and_run.py, so every
 # `%load ../solutions/x.py` cell also runs the file, and nbval executes the notebooks themselves in quick
 # mode (COURSE_QUICK=1: tiny training budgets), with kernels that ignore front-end requests, as Colab's
 # and VS Code's do. tests/test_browser.py runs notebook 1 in JupyterLab in Chromium (`make browser`).

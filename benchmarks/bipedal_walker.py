@@ -4,7 +4,7 @@ BipedalWalker-v3 (24-dimensional observation, 4 motor torques in [-1, 1]) is sol
 return of 300; a walker that falls ends its episode with -100. Each run trains the chapter's agent
 with the configuration below and, every `--eval-every` environment steps, evaluates the
 deterministic policy over 5 episodes (fixed evaluation seeds). The runs go through the sweep
-(`solutions.sweep`: one Ray task, one CPU and one thread per run, on every core of this machine or of
+(`solutions.tooling.sweep`: one Ray task, one CPU and one thread per run, on every core of this machine or of
 the cluster at `--address`); a rerun skips the runs already finished in `--runs`.
 
     python benchmarks/bipedal_walker.py --algos td3 sac --seeds 0 --steps 200000 > bipedal_walker.log
@@ -25,7 +25,7 @@ import matplotlib
 import numpy as np
 import torch
 
-from solutions.sweep import require_all_finished, run_spec, run_sweep
+from solutions.tooling.sweep import require_all_finished, run_spec, run_sweep
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)

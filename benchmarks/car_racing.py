@@ -38,7 +38,6 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from solutions.device import describe_device, pick_device
 from solutions.evaluation import evaluate
 from solutions.pixels import (
     PIXEL_DDPG_DEFAULTS,
@@ -48,7 +47,8 @@ from solutions.pixels import (
     pixelPolicyNetwork,
     pixelQNetwork,
 )
-from solutions.training_state import restore_training_state, training_state
+from solutions.tooling.checkpoint import restore_training_state, training_state
+from solutions.tooling.device import describe_device, pick_device
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)

@@ -3,7 +3,7 @@
 Both agents train with their default configs (the same hidden layers, batch size and learning
 start) for the same budget of environment steps, without stopping early; every `--eval-every`
 steps the deterministic policy is evaluated over 10 episodes with fixed seeds. The runs go through
-the sweep (`solutions.sweep`: one Ray task, one CPU and one thread per run, on every core of this
+the sweep (`solutions.tooling.sweep`: one Ray task, one CPU and one thread per run, on every core of this
 machine or of the cluster at `--address`); a rerun skips the runs already finished in `--runs`.
 
     python benchmarks/going_further.py --seeds 0 1 2 3 4 --steps 10000
@@ -19,7 +19,7 @@ import matplotlib
 import numpy as np
 import torch
 
-from solutions.sweep import grid, require_all_finished, run_sweep
+from solutions.tooling.sweep import grid, require_all_finished, run_sweep
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)

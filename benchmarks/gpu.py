@@ -4,7 +4,7 @@ In one run, on a machine with a CUDA GPU:
 (a) updates per second of each agent at the chapter's settings (batch 256, layers of 256) on the
     machine's CPU (all its torch threads), and on the GPU three ways: eager (the code the notebooks
     teach), `torch.compile(mode="reduce-overhead")` of the update, and the update captured once as a
-    CUDA graph and replayed (`solutions/captured_update.py`); best of `--rounds` alternating rounds;
+    CUDA graph and replayed (`solutions/tooling/captured_update.py`); best of `--rounds` alternating rounds;
 (b) the wall time to solve InvertedPendulum-v5 (evaluated mean return >= 950 over 10 episodes, checked
     every 1,000 environment steps; the training time only, evaluations excluded) of each agent of
     `--solve-algos` on the CPU, on the GPU eager and on the GPU with `captured_update=True`: the same
@@ -27,10 +27,10 @@ import torch
 from sample_efficiency import ENV_ID, SOLVED, VARIANTS  # the CPU benchmark's task, threshold and budgets
 from speed import random_transitions  # the same random pendulum transitions as the CPU benchmark
 
-from solutions.agents import build_agent, build_networks
-from solutions.captured_update import CapturedUpdate
-from solutions.device import on_device
 from solutions.evaluation import evaluate
+from solutions.tooling.captured_update import CapturedUpdate
+from solutions.tooling.device import on_device
+from solutions.tooling.registry import build_agent, build_networks
 
 HIDDEN = (256, 256)
 ALGOS = ("ddpg", "td3", "sac", "crossq")

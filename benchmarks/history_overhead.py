@@ -27,7 +27,7 @@ import gymnasium as gym
 import torch
 
 from solutions import crossq, ddpg, sac, sac_discrete, td3
-from solutions.agents import ALGORITHMS, build_networks
+from solutions.tooling.registry import ALGORITHMS, build_networks
 
 ENV_ID = "InvertedPendulum-v5"
 MODULES = {"ddpg": ddpg, "td3": td3, "sac": sac, "crossq": crossq, "sac_discrete": sac_discrete}

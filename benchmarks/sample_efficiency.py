@@ -3,7 +3,7 @@
 Each run trains with the agent's default config, and every `--eval-every` environment steps
 evaluates the deterministic policy over 10 episodes (fixed evaluation seeds). A run solves the task
 at the first evaluation whose mean return is >= 950. The runs go through the sweep
-(`solutions.sweep`): one Ray task per run, one CPU and one thread each, on every core of this machine
+(`solutions.tooling.sweep`): one Ray task per run, one CPU and one thread each, on every core of this machine
 (or of the cluster at `--address`); a rerun skips the runs already finished in `--runs`.
 
     python benchmarks/sample_efficiency.py --algos ddpg td3 sac sac_fixed_alpha --seeds 0 1 2 3 4
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from solutions.sweep import require_all_finished, run_spec, run_sweep, steps_to_reach
+from solutions.tooling.sweep import require_all_finished, run_spec, run_sweep, steps_to_reach
 
 ENV_ID = "InvertedPendulum-v5"
 SOLVED = 950.0

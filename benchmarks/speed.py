@@ -40,7 +40,7 @@ from draft_style import DraftDDPG, DraftSAC, DraftTD3
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from solutions.agents import build_agent, build_networks
+from solutions.tooling.registry import build_agent, build_networks
 
 ENV_ID = "InvertedPendulum-v5"
 BATCH, HIDDEN = 256, (256, 256)

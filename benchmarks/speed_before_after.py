@@ -28,7 +28,7 @@ import json, sys, time
 import torch
 torch.set_num_threads(1)
 import solutions, speed
-from solutions.agents import make_agent
+from solutions.tooling.registry import make_agent
 import gymnasium as gym
 env, transitions = speed.random_transitions(n=3000)
 out = {"solutions": solutions.__file__}

@@ -5,7 +5,7 @@ In one run:
     tricks; 10,000 environment steps, evaluated every 1,000 steps over 3 episodes as the notebook's
     probe does; seeds 0 and 1 by default, where the notebook runs 4: the ratio is that of each group)
     trained one after another in this process, as the notebook did before the sweep, and through
-    `solutions.sweep.run_sweep` on local Ray over all the cores: the ratio of the wall times, Ray's
+    `solutions.tooling.sweep.run_sweep` on local Ray over all the cores: the ratio of the wall times, Ray's
     start included. The two ways alternate, one group of as many runs as there are cores at a time
     (first one after another, then the same group through the sweep), so that a machine whose load
     drifts during the hour weighs on both alike;
@@ -30,7 +30,7 @@ from pathlib import Path
 import ray
 import torch
 
-from solutions.sweep import grid, run_sweep, start_ray, train_run
+from solutions.tooling.sweep import grid, run_sweep, start_ray, train_run
 
 # Notebook 2's runs: TD3 with one critic step per environment step, as the notebook's make_agent sets.
 NOTEBOOK_2 = {"section 6": (["ddpg"], {"default": {}}),

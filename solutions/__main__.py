@@ -1,5 +1,5 @@
-"""`python -m solutions ...`: see solutions/cli.py."""
+"""`python -m solutions ...`: see solutions/tooling/cli.py."""
 
-from solutions.cli import main
+from solutions.tooling.cli import main
 
 main()

@@ -1,18 +1,17 @@
-"""Small helpers that every agent shares: reading its configuration and checking its environment.
+"""Reading an agent's configuration: a plain dict of overrides over the agent's defaults.
 
-An agent's configuration is a plain dict. A key the agent does not know is a mistake (a typo such
-as 'action_noise_clip"' would otherwise be ignored without a word), so it raises an error that
-names the key and the closest known one; a value of the wrong type or out of range (gamma = 1.5,
-batch_size larger than buffer_size) raises one too (`solutions/validation.py`), before any work.
+A key the agent does not know is a mistake (a typo such as 'action_noise_clip"' would otherwise be
+ignored without a word), so it raises an error that names the key and the closest known one; a value
+of the wrong type or out of range (gamma = 1.5, batch_size larger than buffer_size) raises one too
+(`solutions/validation.py`), before any work. `parse_overrides` reads the same values from text, as
+the command line's `--set key=value` gives them.
 """
 
+import ast
 import difflib
 from types import MappingProxyType
 
-import gymnasium as gym
-import numpy as np
-
-from solutions.validation import check_config_values
+from solutions.validation import check_config_values, expected_value, value_fits
 
 
 def read_config(config, defaults, agent_name):
@@ -31,17 +30,26 @@ def read_config(config, defaults, agent_name):
     return MappingProxyType(merged)
 
 
-def check_continuous_actions(env, agent_name):
-    """Raise TypeError unless the action space is a bounded gymnasium Box (what tanh policies need)."""
-    space = env.action_space
-    if not isinstance(space, gym.spaces.Box):
-        raise TypeError(
-            f"{agent_name} needs a continuous action space (gymnasium.spaces.Box), but this "
-            f"environment's action space is {space}. For discrete actions use DQN or discrete SAC."
-        )
-    if not (np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))):
-        raise TypeError(
-            f"{agent_name} needs finite action bounds to scale its tanh output, but the action "
-            f"space is {space}. Wrap the environment with gymnasium.wrappers.ClipAction or "
-            "RescaleAction to give it bounds."
-        )
+def parse_overrides(pairs, defaults):
+    """['learning_rate=3e-4', 'seed=1'] -> {'learning_rate': 0.0003, 'seed': 1}.
+
+    A value is read as a Python literal, else kept as a bare word (noise_type=ou). A pair that is not
+    key=value, or a value that is not what its key takes (its type and range, as the agent checks them),
+    raises ValueError naming what is expected; a key the agent does not know is left to the agent.
+    """
+    config = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--set takes key=value, got '{pair}'")
+        default = defaults.get(key)
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text  # a bare word such as ou
+        if key in defaults and not value_fits(key, value, default):
+            example = default if isinstance(default, str) else repr(default)
+            raise ValueError(f"--set {pair}: {key} takes {expected_value(key, default)}, and '{text}' is not one; "
+                             f"for example --set {key}={example}")
+        config[key] = value
+    return config

@@ -27,12 +27,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from solutions import training
-from solutions.config import check_continuous_actions, read_config
+from solutions.config import read_config
 from solutions.gradient_step import gradient_step
+from solutions.history import History
+from solutions.networks import action_bounds
 from solutions.replay_buffer import ReplayBuffer
-from solutions.validation import check_network_spaces
+from solutions.validation import check_action_space, check_network_spaces
 
 CROSSQ_DEFAULTS = {
+    **training.LOOP_DEFAULTS,  # delay_learning, updates_per_step, history_every, seed, ... (training.py)
     "gamma": 0.99,  # discount factor γ
     "buffer_size": 1e6,  # replay buffer capacity (transitions)
     "learning_rate": 1e-3,  # Adam step size, critics and actor
@@ -43,12 +46,6 @@ CROSSQ_DEFAULTS = {
     "learn_alpha": True,  # tune α towards the target entropy (False: α stays fixed)
     "target_entropy": None,  # the entropy α aims for; None means -dim(A)
     "alpha_learning_rate": 1e-3,  # Adam step size for log α
-    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
-    "captured_update": False,  # True, on a CUDA GPU: each update replayed as one CUDA graph (captured_update.py)
-    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
-    "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
-    "tqdm_disable": False,  # True hides the progress bar
-    "disable_episode_report": True,  # False prints one line per finished episode
 }
 
 
@@ -82,6 +79,11 @@ def has_batch_norm(network):
 
 
 class crossq_agent:
+    # What the tooling reads (see Agent in training.py): the networks the constructor takes, in order,
+    # and the counter and period of the delayed actor step.
+    roles = {"Q1": "critic", "Q2": "critic", "pi": "policy"}
+    periodic_update = ("critic_updates", "policy_update_freq")
+
     def __init__(self, config, value_network1, value_network2, policy_network):
         self.config = read_config(config, CROSSQ_DEFAULTS, "crossq_agent")
         for critic in (value_network1, value_network2):
@@ -95,14 +97,16 @@ class crossq_agent:
         self.batch_size = int(self.config["batch_size"])
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
         self.policy_update_freq = int(self.config["policy_update_freq"])
-        self.updates_per_step = 1  # gradient steps per environment step (the training loop reads it)
+        self.updates_per_step = int(self.config["updates_per_step"])
 
         self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
         self.device = next(policy_network.parameters()).device
         betas = (self.config["adam_beta1"], 0.999)
         critic_parameters = [*self.Q1.parameters(), *self.Q2.parameters()]
-        self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"], betas=betas)
-        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"], betas=betas)
+        # fused=True: Adam updates each tensor in one kernel instead of a dozen small ones.
+        self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"], betas=betas, fused=True)
+        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"], betas=betas,
+                                             fused=True)
 
         # α is learned through log α, as in SAC.
         action_dim = self.pi.action_scale.shape[0]
@@ -118,7 +122,7 @@ class crossq_agent:
         self.env_steps = 0  # counted across calls to `train`
         self.critic_updates = 0  # critic steps so far: the actor steps every `policy_update_freq`
         self.episode_returns = []
-        self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
+        self.history = History(self.config["history_every"])  # diagnostics, recorded by `train`
 
     @property
     def alpha(self):
@@ -185,8 +189,7 @@ class crossq_agent:
         it returns, from sending the simulator an action outside them (MuJoCo would accept it).
         """
         action, _ = self.pi.sample(torch.as_tensor(state, dtype=torch.float32, device=self.device))
-        low, high = self.pi.action_bias - self.pi.action_scale, self.pi.action_bias + self.pi.action_scale
-        return action.clamp(low, high).cpu().numpy()
+        return action.clamp(*action_bounds(self.pi)).cpu().numpy()
 
     def update(self):
         X, A, R, Y, D = self.memory.sample(self.batch_size)
@@ -199,5 +202,5 @@ class crossq_agent:
 
     def train(self, env, max_steps):
         """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
-        check_continuous_actions(env, "crossq_agent")
+        check_action_space(env, "crossq_agent")
         return training.train(self, env, max_steps, "CrossQ")

@@ -6,18 +6,21 @@ the trained ones by Polyak averaging. Each step of the pseudo-code is one method
 `critic_target`, `critic_step`, `actor_step`, `soft_update`, `explore`; `train` strings them together.
 """
 
-from copy import deepcopy
-
 import torch
 import torch.nn.functional as F
 
 from solutions import training
-from solutions.config import check_continuous_actions, read_config
+from solutions.config import read_config
 from solutions.gradient_step import gradient_step
+from solutions.history import History
+from solutions.networks import action_bounds
 from solutions.noise import OrnsteinUhlenbeckNoise
 from solutions.replay_buffer import ReplayBuffer
+from solutions.target_networks import polyak_update, target_copy
+from solutions.validation import check_action_space
 
 DDPG_DEFAULTS = {
+    **training.LOOP_DEFAULTS,  # delay_learning, updates_per_step, history_every, seed, ... (training.py)
     "gamma": 0.99,  # discount factor γ
     "buffer_size": 1e6,  # replay buffer capacity (transitions)
     "learning_rate": 3e-4,  # Adam step size, critic and actor (1e-3 let the actor saturate on some seeds)
@@ -25,17 +28,15 @@ DDPG_DEFAULTS = {
     "tau": 0.02,  # Polyak averaging rate τ of the target networks (0.005 in the papers; see README)
     "exploration_noise": 0.1,  # std of the exploration noise, in units of the action half-range
     "noise_type": "gaussian",  # "gaussian" (independent each step) or "ou" (Ornstein-Uhlenbeck)
-    "updates_per_step": 1,  # gradient steps per environment step, the update-to-data ratio (2: see README)
-    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
-    "captured_update": False,  # True, on a CUDA GPU: each update replayed as one CUDA graph (captured_update.py)
-    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
-    "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
-    "tqdm_disable": False,  # True hides the progress bar
-    "disable_episode_report": True,  # False prints one line per finished episode
 }
 
 
 class ddpg_agent:
+    # What the tooling reads (see Agent in training.py): the networks the constructor takes, in order,
+    # and no step taken only once every few updates.
+    roles = {"Q": "critic", "pi": "policy"}
+    periodic_update = None
+
     def __init__(self, config, value_network, policy_network):
         self.config = read_config(config, DDPG_DEFAULTS, "ddpg_agent")
         self.gamma = self.config["gamma"]
@@ -51,8 +52,8 @@ class ddpg_agent:
         self.device = next(policy_network.parameters()).device
         # The target networks Q(·; θ') and π(·; w') start as copies (θ' = θ, w' = w) and are only
         # ever moved by `soft_update`: no gradient reaches them.
-        self.Q_target = deepcopy(value_network).requires_grad_(False)
-        self.pi_target = deepcopy(policy_network).requires_grad_(False)
+        self.Q_target = target_copy(value_network)
+        self.pi_target = target_copy(policy_network)
         # fused=True: Adam updates each tensor in one kernel instead of a dozen small ones (~10% faster).
         self.Q_optimizer = torch.optim.Adam(self.Q.parameters(), lr=self.config["learning_rate"], fused=True)
         self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"], fused=True)
@@ -63,7 +64,7 @@ class ddpg_agent:
             self.ou_noise = OrnsteinUhlenbeckNoise(action_dim, self.exploration_noise, device=self.device)
         self.env_steps = 0  # counted across calls to `train`, so that a second call does not warm up again
         self.episode_returns = []
-        self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
+        self.history = History(self.config["history_every"])  # diagnostics, recorded by `train`
 
     def critic_target(self, R, Y, D):
         """y = r + γ (1 - terminated) Q(s', π(s'; w'); θ')."""
@@ -96,9 +97,8 @@ class ddpg_agent:
     @torch.no_grad()
     def soft_update(self):
         """θ' ← τ θ + (1 - τ) θ' and w' ← τ w + (1 - τ) w'."""
-        for target, online in ((self.Q_target, self.Q), (self.pi_target, self.pi)):
-            # lerp_(θ', θ, τ) computes θ' + τ (θ - θ'), the same average, for all tensors in one call.
-            torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), self.tau)
+        polyak_update(self.Q_target, self.Q, self.tau)
+        polyak_update(self.pi_target, self.pi, self.tau)
 
     @torch.no_grad()
     def explore(self, state):
@@ -108,9 +108,7 @@ class ddpg_agent:
             noise = self.exploration_noise * torch.randn_like(action)
         else:
             noise = self.ou_noise.sample()
-        low = self.pi.action_bias - self.pi.action_scale
-        high = self.pi.action_bias + self.pi.action_scale
-        return (action + self.pi.action_scale * noise).clamp(low, high).cpu().numpy()
+        return (action + self.pi.action_scale * noise).clamp(*action_bounds(self.pi)).cpu().numpy()
 
     def reset_noise(self):
         """A new episode starts the Ornstein-Uhlenbeck process afresh (Gaussian noise has no memory)."""
@@ -125,5 +123,5 @@ class ddpg_agent:
 
     def train(self, env, max_steps):
         """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
-        check_continuous_actions(env, "ddpg_agent")
+        check_action_space(env, "ddpg_agent")
         return training.train(self, env, max_steps, "DDPG")

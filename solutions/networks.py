@@ -57,3 +57,8 @@ class policyNetwork(nn.Module):
 
     def forward(self, state):
         return torch.tanh(self.net(state)) * self.action_scale + self.action_bias
+
+
+def action_bounds(policy):
+    """(low, high) of a policy's actions, from its action_scale and action_bias: what exploring clips to."""
+    return policy.action_bias - policy.action_scale, policy.action_bias + policy.action_scale

@@ -8,17 +8,21 @@ Each step of the pseudo-code is one method below; `train` strings them together.
 """
 
 import math
-from copy import deepcopy
 
 import torch
 import torch.nn.functional as F
 
 from solutions import training
-from solutions.config import check_continuous_actions, read_config
+from solutions.config import read_config
 from solutions.gradient_step import gradient_step
+from solutions.history import History
+from solutions.networks import action_bounds
 from solutions.replay_buffer import ReplayBuffer
+from solutions.target_networks import polyak_update, target_copy
+from solutions.validation import check_action_space
 
 SAC_DEFAULTS = {
+    **training.LOOP_DEFAULTS,  # delay_learning, updates_per_step, history_every, seed, ... (training.py)
     "gamma": 0.99,  # discount factor γ
     "buffer_size": 1e6,  # replay buffer capacity (transitions)
     "learning_rate": 1e-3,  # Adam step size, critics and actor
@@ -28,29 +32,28 @@ SAC_DEFAULTS = {
     "learn_alpha": True,  # tune α towards the target entropy (False: α stays fixed)
     "target_entropy": None,  # the entropy α aims for; None means -dim(A)
     "alpha_learning_rate": 1e-3,  # Adam step size for log α
-    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
-    "captured_update": False,  # True, on a CUDA GPU: each update replayed as one CUDA graph (captured_update.py)
-    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
-    "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
-    "tqdm_disable": False,  # True hides the progress bar
-    "disable_episode_report": True,  # False prints one line per finished episode
 }
 
 
 class sac_agent:
+    # What the tooling reads (see Agent in training.py): the networks the constructor takes, in order,
+    # and no step taken only once every few updates.
+    roles = {"Q1": "critic", "Q2": "critic", "pi": "policy"}
+    periodic_update = None
+
     def __init__(self, config, value_network1, value_network2, policy_network):
         self.config = read_config(config, SAC_DEFAULTS, "sac_agent")
         self.gamma = self.config["gamma"]
         self.tau = self.config["tau"]
         self.batch_size = int(self.config["batch_size"])
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
-        self.updates_per_step = 1  # gradient steps per environment step (the training loop reads it)
+        self.updates_per_step = int(self.config["updates_per_step"])
 
         self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
         self.device = next(policy_network.parameters()).device
         # Target critics only: SAC's target uses the current policy at s', not a target policy.
-        self.Q1_target = deepcopy(value_network1).requires_grad_(False)
-        self.Q2_target = deepcopy(value_network2).requires_grad_(False)
+        self.Q1_target = target_copy(value_network1)
+        self.Q2_target = target_copy(value_network2)
         critic_parameters = [*self.Q1.parameters(), *self.Q2.parameters()]
         # fused=True: Adam updates each tensor in one kernel instead of a dozen small ones (~10% faster).
         self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"], fused=True)
@@ -69,7 +72,7 @@ class sac_agent:
         self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
         self.env_steps = 0  # counted across calls to `train`
         self.episode_returns = []
-        self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
+        self.history = History(self.config["history_every"])  # diagnostics, recorded by `train`
 
     @property
     def alpha(self):
@@ -121,9 +124,8 @@ class sac_agent:
     @torch.no_grad()
     def soft_update(self):
         """θ'_i ← τ θ_i + (1 - τ) θ'_i for both critics."""
-        for target, online in ((self.Q1_target, self.Q1), (self.Q2_target, self.Q2)):
-            # lerp_(θ', θ, τ) computes θ' + τ (θ - θ'), the same average, for all tensors in one call.
-            torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), self.tau)
+        polyak_update(self.Q1_target, self.Q1, self.tau)
+        polyak_update(self.Q2_target, self.Q2, self.tau)
 
     @torch.no_grad()
     def explore(self, state):
@@ -133,8 +135,7 @@ class sac_agent:
         it returns, from sending the simulator an action outside them (MuJoCo would accept it).
         """
         action, _ = self.pi.sample(torch.as_tensor(state, dtype=torch.float32, device=self.device))
-        low, high = self.pi.action_bias - self.pi.action_scale, self.pi.action_bias + self.pi.action_scale
-        return action.clamp(low, high).cpu().numpy()
+        return action.clamp(*action_bounds(self.pi)).cpu().numpy()
 
     def update(self):
         X, A, R, Y, D = self.memory.sample(self.batch_size)
@@ -146,5 +147,5 @@ class sac_agent:
 
     def train(self, env, max_steps):
         """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
-        check_continuous_actions(env, "sac_agent")
+        check_action_space(env, "sac_agent")
         return training.train(self, env, max_steps, "SAC")

@@ -20,9 +20,7 @@ and α at the end: benchmarks/results/cartpole_discrete_sac*.md (benchmarks/cart
 """
 
 import math
-from copy import deepcopy
 
-import gymnasium as gym
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -30,18 +28,11 @@ import torch.nn.functional as F
 from solutions import training
 from solutions.config import read_config
 from solutions.gradient_step import gradient_step
+from solutions.history import History
 from solutions.networks import mlp
 from solutions.replay_buffer import ReplayBuffer
-from solutions.validation import check_network_spaces
-
-
-def check_discrete_actions(env, agent_name):
-    """Raise TypeError unless the action space is a gymnasium Discrete space."""
-    if not isinstance(env.action_space, gym.spaces.Discrete):
-        raise TypeError(
-            f"{agent_name} needs a discrete action space (gymnasium.spaces.Discrete), but this "
-            f"environment's action space is {env.action_space}. For continuous actions use sac_agent."
-        )
+from solutions.target_networks import polyak_update, target_copy
+from solutions.validation import check_action_space, check_network_spaces
 
 
 class discreteQNetwork(nn.Module):
@@ -90,6 +81,7 @@ class categoricalPolicy(nn.Module):
 
 # Defaults measured on CartPole-v1 (see the module docstring and tests/test_sac_discrete.py).
 SAC_DISCRETE_DEFAULTS = {
+    **training.LOOP_DEFAULTS,  # delay_learning, updates_per_step, history_every, seed, ... (training.py)
     "gamma": 0.99,  # discount factor γ
     "buffer_size": 1e5,  # replay buffer capacity (transitions)
     "learning_rate": 1e-3,  # Adam step size, critics and actor
@@ -99,31 +91,31 @@ SAC_DISCRETE_DEFAULTS = {
     "learn_alpha": False,  # True tunes α towards the target entropy; False keeps it fixed
     "target_entropy_ratio": 0.5,  # with learn_alpha: the target entropy H̄ as a fraction of log n
     "alpha_learning_rate": 1e-3,  # Adam step size for log α
-    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
-    "captured_update": False,  # True, on a CUDA GPU: each update replayed as one CUDA graph (captured_update.py)
-    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
-    "seed": None,  # seeds the environment's resets and its action space (None: not seeded)
-    "tqdm_disable": False,  # True hides the progress bar
-    "disable_episode_report": True,  # False prints one line per finished episode
 }
 
 
 class sac_discrete_agent:
+    # What the tooling reads (see Agent in training.py): the networks the constructor takes, in order,
+    # and no step taken only once every few updates.
+    roles = {"Q1": "critic", "Q2": "critic", "pi": "policy"}
+    periodic_update = None
+
     def __init__(self, config, value_network1, value_network2, policy_network):
         self.config = read_config(config, SAC_DISCRETE_DEFAULTS, "sac_discrete_agent")
         self.gamma = self.config["gamma"]
         self.tau = self.config["tau"]
         self.batch_size = int(self.config["batch_size"])
         self.learning_starts = max(int(self.config["delay_learning"]), self.batch_size)
-        self.updates_per_step = 1  # gradient steps per environment step (the training loop reads it)
+        self.updates_per_step = int(self.config["updates_per_step"])
 
         self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
         self.device = next(policy_network.parameters()).device
-        self.Q1_target = deepcopy(value_network1).requires_grad_(False)
-        self.Q2_target = deepcopy(value_network2).requires_grad_(False)
+        self.Q1_target = target_copy(value_network1)
+        self.Q2_target = target_copy(value_network2)
         critic_parameters = [*self.Q1.parameters(), *self.Q2.parameters()]
-        self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"])
-        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"])
+        # fused=True: Adam updates each tensor in one kernel instead of a dozen small ones.
+        self.Q_optimizer = torch.optim.Adam(critic_parameters, lr=self.config["learning_rate"], fused=True)
+        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"], fused=True)
 
         # The largest entropy of a distribution over n actions is log n (the uniform one). The
         # target is a fraction of it: with 0.98 (the paper's choice) α diverges on CartPole (see
@@ -140,7 +132,7 @@ class sac_discrete_agent:
         self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
         self.env_steps = 0  # counted across calls to `train`
         self.episode_returns = []
-        self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
+        self.history = History(self.config["history_every"])  # diagnostics, recorded by `train`
 
     @property
     def alpha(self):
@@ -197,8 +189,8 @@ class sac_discrete_agent:
     @torch.no_grad()
     def soft_update(self):
         """θ'_i ← τ θ_i + (1 - τ) θ'_i for both critics."""
-        for target, online in ((self.Q1_target, self.Q1), (self.Q2_target, self.Q2)):
-            torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), self.tau)
+        polyak_update(self.Q1_target, self.Q1, self.tau)
+        polyak_update(self.Q2_target, self.Q2, self.tau)
 
     @torch.no_grad()
     def explore(self, state):
@@ -215,5 +207,5 @@ class sac_discrete_agent:
 
     def train(self, env, max_steps):
         """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
-        check_discrete_actions(env, "sac_discrete_agent")
+        check_action_space(env, "sac_discrete_agent", "discrete")
         return training.train(self, env, max_steps, "SAC (discrete)")

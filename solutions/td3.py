@@ -8,17 +8,20 @@ DDPG with three changes against overestimation of Q:
 Each step of the pseudo-code is one method below; `train` strings them together.
 """
 
-from copy import deepcopy
-
 import torch
 import torch.nn.functional as F
 
 from solutions import training
-from solutions.config import check_continuous_actions, read_config
+from solutions.config import read_config
 from solutions.gradient_step import gradient_step
+from solutions.history import History
+from solutions.networks import action_bounds
 from solutions.replay_buffer import ReplayBuffer
+from solutions.target_networks import polyak_update, target_copy
+from solutions.validation import check_action_space
 
 TD3_DEFAULTS = {
+    **training.LOOP_DEFAULTS,  # delay_learning, updates_per_step, history_every, seed, ... (training.py)
     "gamma": 0.99,  # discount factor γ
     "buffer_size": 1e6,  # replay buffer capacity (transitions)
     "learning_rate": 1e-3,  # Adam step size, critics and actor
@@ -30,16 +33,15 @@ TD3_DEFAULTS = {
     "policy_update_freq": 2,  # critic steps per actor step and target update
     "updates_per_step": 2,  # critic steps per environment step, the update-to-data ratio (see README)
     "clipped_double_q": True,  # min of the twin target critics (False: Q1' alone, for ablations)
-    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
-    "captured_update": False,  # True, on a CUDA GPU: each update replayed as one CUDA graph (captured_update.py)
-    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; see training.py)
-    "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
-    "tqdm_disable": False,  # True hides the progress bar
-    "disable_episode_report": True,  # False prints one line per finished episode
 }
 
 
 class td3_agent:
+    # What the tooling reads (see Agent in training.py): the networks the constructor takes, in order,
+    # and the counter and period of the delayed actor step.
+    roles = {"Q1": "critic", "Q2": "critic", "pi": "policy"}
+    periodic_update = ("critic_updates", "policy_update_freq")
+
     def __init__(self, config, value_network1, value_network2, policy_network):
         self.config = read_config(config, TD3_DEFAULTS, "td3_agent")
         self.gamma = self.config["gamma"]
@@ -56,9 +58,9 @@ class td3_agent:
         self.Q1, self.Q2, self.pi = value_network1, value_network2, policy_network
         self.device = next(policy_network.parameters()).device
         # Target networks: copies that only `soft_update` moves.
-        self.Q1_target = deepcopy(value_network1).requires_grad_(False)
-        self.Q2_target = deepcopy(value_network2).requires_grad_(False)
-        self.pi_target = deepcopy(policy_network).requires_grad_(False)
+        self.Q1_target = target_copy(value_network1)
+        self.Q2_target = target_copy(value_network2)
+        self.pi_target = target_copy(policy_network)
         # One optimizer for both critics: their losses are summed and stepped together.
         critic_parameters = [*self.Q1.parameters(), *self.Q2.parameters()]
         # fused=True: Adam updates each tensor in one kernel instead of a dozen small ones (~10% faster).
@@ -68,10 +70,7 @@ class td3_agent:
         self.env_steps = 0  # counted across calls to `train`
         self.critic_updates = 0  # counts critic steps, to delay the actor and target updates
         self.episode_returns = []
-        self.history = training.History(self.config["history_every"])  # diagnostics, recorded by `train`
-
-    def action_bounds(self):
-        return self.pi.action_bias - self.pi.action_scale, self.pi.action_bias + self.pi.action_scale
+        self.history = History(self.config["history_every"])  # diagnostics, recorded by `train`
 
     def critic_target(self, R, Y, D):
         """y = r + γ (1 - terminated) min_i Q(s', ã'; θ'_i), ã' = clip(π(s'; w') + ε, low, high)."""
@@ -80,7 +79,7 @@ class td3_agent:
             # ε ~ clip(N(0, σ̃²), -c, c), in units of the action half-range, then ã' is kept in bounds.
             clip = self.action_noise_clip
             noise = (torch.randn_like(next_action) * self.action_noise_scale).clamp(-clip, clip)
-            next_action = (next_action + noise * self.pi.action_scale).clamp(*self.action_bounds())
+            next_action = (next_action + noise * self.pi.action_scale).clamp(*action_bounds(self.pi))
             # Clipped double Q: the smaller of the two estimates counters overestimation.
             next_q = self.Q1_target(Y, next_action)
             if self.clipped_double_q:
@@ -109,17 +108,16 @@ class td3_agent:
     @torch.no_grad()
     def soft_update(self):
         """θ'_i ← τ θ_i + (1 - τ) θ'_i and w' ← τ w + (1 - τ) w'."""
-        pairs = ((self.Q1_target, self.Q1), (self.Q2_target, self.Q2), (self.pi_target, self.pi))
-        for target, online in pairs:
-            # lerp_(θ', θ, τ) computes θ' + τ (θ - θ'), the same average, for all tensors in one call.
-            torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), self.tau)
+        polyak_update(self.Q1_target, self.Q1, self.tau)
+        polyak_update(self.Q2_target, self.Q2, self.tau)
+        polyak_update(self.pi_target, self.pi, self.tau)
 
     @torch.no_grad()
     def explore(self, state):
         """a = clip(π_w(s) + ε, low, high) with ε ~ N(0, (σ · action_scale)²)."""
         action = self.pi(torch.as_tensor(state, dtype=torch.float32, device=self.device))
         noise = self.exploration_noise * self.pi.action_scale * torch.randn_like(action)
-        return (action + noise).clamp(*self.action_bounds()).cpu().numpy()
+        return (action + noise).clamp(*action_bounds(self.pi)).cpu().numpy()
 
     def update(self):
         X, A, R, Y, D = self.memory.sample(self.batch_size)
@@ -131,5 +129,5 @@ class td3_agent:
 
     def train(self, env, max_steps):
         """Run `max_steps` environment steps, learning as it goes: the loop of `training.py`."""
-        check_continuous_actions(env, "td3_agent")
+        check_action_space(env, "td3_agent")
         return training.train(self, env, max_steps, "TD3")

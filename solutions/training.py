@@ -1,87 +1,91 @@
-"""The training loop of every agent (DDPG, TD3, SAC, CrossQ, discrete SAC), written once.
+"""The training loop of every agent (DDPG, TD3, SAC, CrossQ, discrete SAC, pixel DDPG), written once.
 
-What differs between the algorithms lives in the agent; the loop only calls it:
-- `agent.explore(state)`: the behaviour policy's action (after the warm-up);
-- `agent.update()`: one update of the algorithm, `agent.updates_per_step` times per environment
-  step once `agent.learning_starts` steps have been taken (with config `captured_update`, on a GPU,
-  the same update replayed as a CUDA graph: `update_function` below);
-- `agent.reset_noise()`, if the agent has one: called when an episode ends;
-- `agent.memory` (the replay buffer), `agent.env_steps`, `agent.config`, `agent.history`.
+What differs between the algorithms lives in the agent; the loop only calls it. `Agent` below names
+what the loop reads from an agent, so that any class with those members (yours too) trains here:
+random actions until `learning_starts` steps, then `agent.explore(state)`; every transition into
+`agent.memory`; `agent.update()` `updates_per_step` times per environment step once learning started.
 
-`train` keeps its promises: it returns the returns of the episodes that ended, seeds the
-environment once (at the very first step), stops cleanly on Ctrl-C, shows a progress bar, and a
-second call continues the episode that the first one left unfinished.
-
-`History` records diagnostics every `every` updates: the agent's steps hand it 0-d tensors
-(`history.add(critic_loss=...)`), which stay on the device until the record, where the window's
-means are converted to Python floats at once: one host synchronisation per record, not per update.
+`train` keeps its promises: it returns the returns of the episodes that ended, seeds the environment
+once (at the very first step), stops cleanly on Ctrl-C, shows a progress bar, and a second call
+continues the episode that the first one left unfinished.
 """
 
-import math
-import time
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-import torch
-
-from solutions.captured_update import CapturedUpdate
 from solutions.episode_log import EpisodeLog
+from solutions.history import History
 from solutions.validation import check_finite_transition, check_training_start
 
-
-class History(dict):
-    """Diagnostics as columns: `history["mean_q"][i]` is the mean over the i-th window of updates."""
-
-    def __init__(self, every=100):
-        super().__init__()
-        self.every = int(every)  # updates per record
-        self.updates = 0  # updates so far, counted across calls to `train`
-        self.episodes = 0  # episodes finished so far
-        self.pending = {}  # name -> the 0-d tensors of the current window
-        self.recording = False  # only `train` records: a step called on its own keeps nothing
-        self.clock = (time.perf_counter(), 0)  # (time, updates) at the start of the current window
-
-    def add(self, **values):
-        if self.recording:
-            for name, value in values.items():
-                self.pending.setdefault(name, []).append(value)
-
-    def start(self):
-        """Record from now on; a window that a previous call left open goes on (its rate restarts)."""
-        self.recording = True
-        self.clock = (time.perf_counter(), self.updates)
-
-    def stop(self):
-        self.recording = False
-
-    def record(self, **scalars):
-        """Append one row: the given scalars, updates per second, and the window's mean of each tensor."""
-        now, updates_then = self.clock
-        self.clock = (time.perf_counter(), self.updates)
-        row = {**scalars, "updates": self.updates,
-               "updates_per_second": (self.updates - updates_then) / max(self.clock[0] - now, 1e-9)}
-        names = list(self.pending)
-        if names:  # one conversion, hence one host sync, for the whole window
-            means = torch.stack([torch.stack(self.pending[name]).float().mean() for name in names])
-            row.update(zip(names, means.tolist()))
-        self.pending = {}
-        rows_so_far = len(self["updates"]) if "updates" in self else 0
-        for name in row:
-            if name not in self:  # a column that appears late starts with NaN
-                self[name] = [math.nan] * rows_so_far
-        for name, column in self.items():
-            column.append(row.get(name, math.nan))
+# The loop's own config keys, defined here once; every agent's defaults start with them.
+LOOP_DEFAULTS = {
+    "delay_learning": 1000,  # environment steps of uniformly random actions before the first update
+    "updates_per_step": 1,  # gradient steps per environment step: the update-to-data ratio
+    "history_every": 100,  # updates per row of agent.history (losses, mean Q, ...; solutions/history.py)
+    "seed": None,  # seeds the environment and its action space at the first step (None: not seeded)
+    "tqdm_disable": False,  # True hides the progress bar
+    "disable_episode_report": True,  # False prints one line per finished episode
+    # True, on a CUDA GPU: each update replayed as one CUDA graph. The tooling's make_agent (hence the
+    # command line and the sweeps) sets it up (solutions/tooling/captured_update.py); the loop only checks.
+    "captured_update": False,
+}
 
 
-def train(agent, env, max_steps, name):
+class Agent(Protocol):
+    """What `train` reads from an agent: these members, set in `__init__`."""
+
+    config: Mapping[str, Any]  # the agent's settings; the LOOP_DEFAULTS keys it lacks take their default
+    memory: Any  # the replay buffer: memory.append(state, action, reward, next_state, terminated), len(memory)
+    batch_size: int  # no update before the buffer holds one batch
+    learning_starts: int  # environment steps of random actions before the first update
+    updates_per_step: int  # calls of `update` per environment step, once learning started
+    env_steps: int  # environment steps so far (0 in a new agent); the loop counts them
+
+    def explore(self, state): ...  # the behaviour policy's action for one state, within the action bounds
+
+    def update(self): ...  # one update of the algorithm, from a batch of agent.memory
+
+    # Optional: `history` (the loop makes one if there is none), `reset_noise()` (called when an episode
+    # ends). The loop writes `episode_returns`, `episode_end_steps` and `unfinished_episode`.
+    # What the tooling reads besides (the checkpoint saves every network, optimizer and tensor attribute):
+    # roles = {"Q1": "critic", ..., "pi": "policy"}: the networks that the constructor takes, in order;
+    # periodic_update = ("critic_updates", "policy_update_freq"), or None: the counter and period of a
+    # step that `update` takes only once every period calls.
+
+
+REQUIRED_MEMBERS = (*Agent.__annotations__, "explore", "update")
+
+
+def check_agent(agent):
+    """One line naming the members of `Agent` that `agent` lacks, before any environment step."""
+    missing = [name for name in REQUIRED_MEMBERS if not hasattr(agent, name)]
+    if missing:
+        raise AttributeError(
+            f"{type(agent).__name__} has no {', '.join(missing)}: the training loop reads "
+            f"{', '.join(REQUIRED_MEMBERS)} (see Agent in solutions/training.py); set them in __init__."
+        )
+
+
+def train(agent, env, max_steps, name=None):
     """Run `max_steps` environment steps of `agent` on `env`, learning as it goes.
 
     Returns the returns of the episodes that ended during this call (also in `agent.episode_returns`;
     the environment step at which each ended is in `agent.episode_end_steps`). Ctrl-C stops training
     cleanly: the networks keep what they learned.
     """
+    check_agent(agent)
+    settings = {**LOOP_DEFAULTS, **agent.config}
     check_training_start(agent, env, max_steps)  # max_steps, and the networks fit this env's spaces
-    update = update_function(agent)  # agent.update, or its captured form (which refuses a CPU agent here)
-    state, episode_return = start_or_continue_episode(agent, env)
-    log = EpisodeLog(max_steps, name, agent.config, episode_return)
+    if settings["captured_update"] and not getattr(agent.update, "replays_a_cuda_graph", False):
+        raise ValueError(
+            f"{type(agent).__name__}: config captured_update=True, but its update is the eager one: build the agent "
+            "with solutions.tooling.registry.make_agent (or the command line), or call "
+            "solutions.tooling.captured_update.capture_update(agent) before train."
+        )
+    if not hasattr(agent, "history"):
+        agent.history = History(settings["history_every"])
+    state, episode_return = start_or_continue_episode(agent, env, settings["seed"])
+    log = EpisodeLog(max_steps, name or type(agent).__name__, settings, episode_return)
     agent.episode_returns = log.returns  # the same list: what Ctrl-C leaves behind stays here
     agent.episode_end_steps = log.end_steps  # env_steps at the end of each: the x-axis of a learning curve
     history = agent.history
@@ -104,10 +108,8 @@ def train(agent, env, max_steps, name):
             # len(memory): a run resumed without its replay buffer waits for one batch (not a new warm-up).
             if agent.env_steps >= agent.learning_starts and len(agent.memory) >= agent.batch_size:
                 for _ in range(agent.updates_per_step):
-                    update()
-                    history.updates += 1
-                    if history.updates % history.every == 0:
-                        history.record(env_steps=agent.env_steps, episodes=history.episodes)
+                    agent.update()
+                    history.count_update(agent.env_steps)
             if state is None:
                 log.end_episode(len(agent.memory), agent.env_steps)
                 history.episodes += 1
@@ -124,25 +126,11 @@ def train(agent, env, max_steps, name):
     return agent.episode_returns
 
 
-def update_function(agent):
-    """`agent.update`, or, with config `captured_update`, the same update replayed as a CUDA graph.
-
-    On a GPU, the small networks of this course leave an eager update waiting on Python to launch its
-    kernels one by one; the captured update launches them all at once (solutions/captured_update.py).
-    It is built once per agent, at the first call of `train`; it records the graph at its first updates.
-    """
-    if not agent.config.get("captured_update", False):
-        return agent.update
-    if getattr(agent, "captured", None) is None:
-        agent.captured = CapturedUpdate(agent)
-    return agent.captured
-
-
-def start_or_continue_episode(agent, env):
+def start_or_continue_episode(agent, env, seed):
     """The first state and the return so far: the unfinished episode on `env`, or a new one."""
     if agent.env_steps == 0:  # seed once: later calls continue the same random streams
-        env.action_space.seed(agent.config["seed"])
-        state, _ = env.reset(seed=agent.config["seed"])
+        env.action_space.seed(seed)
+        state, _ = env.reset(seed=seed)
         return state, 0.0
     unfinished = getattr(agent, "unfinished_episode", None)
     if unfinished is not None and unfinished[0] is env:

@@ -1,15 +1,17 @@
 """Checks of what a user passes in: each fails at once, before any work, with a one-line message
 that names the value, why it is wrong and the fix.
 
-- `check_network_spaces`: the spaces a network is built for (a vector MLP on a discrete or image
-  space names the network or agent to use instead);
+- `check_action_space`, `check_network_spaces`: the spaces an agent or a network is built for (a vector
+  MLP on a discrete or image space names the network or agent to use instead); every check of action
+  and observation spaces in the package is one of these;
 - `check_config_values`: an agent's config values, their types and ranges (called by `read_config`);
 - `check_training_start`: at the top of `train`, `max_steps` and the networks against the env passed;
 - `check_finite_transition`: right after `env.step`, a NaN or infinite reward or observation stops
   training before it reaches the replay buffer, so the networks keep their last finite weights.
 
-Nothing here knows an agent: networks are read through their layers, agents through their
-attributes Q, Q1, Q2 and pi.
+Nothing here knows an algorithm: networks are read through their layers, agents through the roles
+they declare (`roles`, see `Agent` in training.py) or, for a class that declares none, the names the
+exercise statements give them: Q, Q1, Q2 (critics) and pi (policy).
 """
 
 import math
@@ -26,29 +28,37 @@ class NonFiniteTransition(ValueError):
 
 # --- networks and their spaces ---------------------------------------------------------------------
 
+def check_action_space(env, who, kind="continuous", fix=None):
+    """Raise TypeError unless env's actions are what `who` needs: a bounded Box of shape (n,), or Discrete(n).
+
+    `fix` replaces the default advice (the command line names its --algo choices instead of classes).
+    """
+    space = env.action_space
+    if kind == "continuous" and isinstance(space, gym.spaces.Discrete):
+        fix = fix or ("for discrete actions use discreteQNetwork, categoricalPolicy and sac_discrete_agent "
+                      "from solutions/sac_discrete.py")
+        raise TypeError(f"{who} needs a continuous action space (gymnasium.spaces.Box), but this environment's "
+                        f"is {space}: {fix}.")
+    if kind == "continuous" and not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
+        raise TypeError(f"{who} needs a Box action space of shape (n,), but this environment's is {space}: no "
+                        "network of this package fits it (flatten or rescale the actions with a wrapper).")
+    if kind == "continuous" and not (np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))):
+        raise TypeError(f"{who} needs finite action bounds to scale its tanh output, but the action space is "
+                        f"{space}: wrap the environment with gymnasium.wrappers.ClipAction or RescaleAction.")
+    if kind == "discrete" and not isinstance(space, gym.spaces.Discrete):
+        fix = fix or "for continuous actions use QNetwork and squashedGaussianPolicy with sac_agent"
+        raise TypeError(f"{who} needs a discrete action space (gymnasium.spaces.Discrete), but this environment's "
+                        f"is {space}: {fix}.")
+
+
 def check_network_spaces(env, network_name, actions="continuous", observations="vector"):
     """Raise TypeError unless env's spaces are what the network reads.
 
-    actions: "continuous" (a Box of shape (n,)) or "discrete" (Discrete(n));
+    actions: "continuous" (a bounded Box of shape (n,)) or "discrete" (Discrete(n));
     observations: "vector" (a Box of shape (n,)) or "pixels" (a (stack, H, W) Box).
     """
-    action_space, observation_space = env.action_space, env.observation_space
-    if actions == "continuous" and isinstance(action_space, gym.spaces.Discrete):
-        raise TypeError(
-            f"{network_name} needs a continuous action space (gymnasium.spaces.Box), but this environment's "
-            f"is {action_space}: for discrete actions use discreteQNetwork, categoricalPolicy and "
-            "sac_discrete_agent from solutions/sac_discrete.py."
-        )
-    if actions == "continuous" and not (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1):
-        raise TypeError(
-            f"{network_name} needs a Box action space of shape (n,), but this environment's is "
-            f"{action_space}: no network of this package fits it (flatten or rescale the actions with a wrapper)."
-        )
-    if actions == "discrete" and not isinstance(action_space, gym.spaces.Discrete):
-        raise TypeError(
-            f"{network_name} needs a discrete action space (gymnasium.spaces.Discrete), but this environment's "
-            f"is {action_space}: for continuous actions use QNetwork and squashedGaussianPolicy with sac_agent."
-        )
+    check_action_space(env, network_name, actions)
+    observation_space = env.observation_space
     shape = getattr(observation_space, "shape", None)
     if not isinstance(observation_space, gym.spaces.Box):
         raise TypeError(
@@ -95,14 +105,17 @@ def numbers_list(values):
     return "[" + ", ".join(f"{float(v):g}" for v in np.ravel(values)) + "]"
 
 
-def network_mismatch(role, network, env):
+# The exercise statements' names, for an agent that declares no `roles`.
+STATEMENT_ROLES = {"Q": "critic", "Q1": "critic", "Q2": "critic", "pi": "policy"}
+
+
+def network_mismatch(role, network, env, is_critic):
     """What is wrong between one of an agent's networks and env, as a sentence; None if they fit."""
     name = env_name(env)
     rebuild = f"{role} was built for another environment; build it from this one, {type(network).__name__}(env)"
     observation_shape = env.observation_space.shape
     discrete = isinstance(env.action_space, gym.spaces.Discrete)
     action_dim = None if discrete else env.action_space.shape[0]
-    is_critic = role != "pi"
     layer_name, layer = first_layer(network)
     if isinstance(layer, nn.Conv2d) and layer.in_channels != observation_shape[0]:
         return (f"{role}'s first layer ({layer_name}) takes {layer.in_channels} channels, but {name}'s "
@@ -146,10 +159,10 @@ def check_training_start(agent, env, max_steps):
     if not (is_whole(max_steps) and max_steps >= 1):
         raise ValueError(f"{caller}: max_steps is {max_steps!r}, but it must be a positive whole number of "
                          "environment steps, e.g. agent.train(env, 10_000).")
-    for role in ("Q", "Q1", "Q2", "pi"):
-        network = getattr(agent, role, None)
+    for name, role in getattr(agent, "roles", STATEMENT_ROLES).items():
+        network = getattr(agent, name, None)
         if isinstance(network, nn.Module):
-            problem = network_mismatch(role, network, env)
+            problem = network_mismatch(name, network, env, is_critic=role == "critic")
             if problem:
                 raise ValueError(f"{caller}: {problem}.")
 

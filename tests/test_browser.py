@@ -5,7 +5,7 @@ notebook 1 and of solutions/*.py (the server autosaves; the committed notebook s
 Debian's Chromium headless with Selenium (`make browser` installs Chromium and its driver), runs the command
 `notebook:restart-run-all` in quick mode (COURSE_QUICK=1), waits until the kernel is idle and every
 code cell has run, and asserts that no cell shows an error and that each `%load` cell now holds the
-text of its file: the front end applied the replace request of solutions/load_and_run.py, and the code
+text of its file: the front end applied the replace request of solutions/tooling/load_and_run.py, and the code
 ran. It saves a screenshot in build/browser_01_dpg_ddpg.png (the first %load cell, or the first error)
 and stops the server.
 

@@ -17,7 +17,7 @@ from solutions import checks
 from solutions.crossq import crossq_agent
 from solutions.ddpg import ddpg_agent
 from solutions.gradient_step import gradient_step
-from solutions.networks import QNetwork, policyNetwork
+from solutions.networks import QNetwork, action_bounds, policyNetwork
 from solutions.pixels import pixel_ddpg_agent
 from solutions.replay_buffer import ReplayBuffer
 from solutions.sac import sac_agent
@@ -248,9 +248,9 @@ def td3_target(agent, R, Y, D, reduce=torch.min, clip_noise=True, bounds="per di
             noise = noise.clamp(-agent.config["action_noise_clip"], agent.config["action_noise_clip"])
         next_action = next_action + noise * agent.pi.action_scale
         if bounds == "per dimension":
-            next_action = next_action.clamp(*agent.action_bounds())
+            next_action = next_action.clamp(*action_bounds(agent.pi))
         elif bounds == "first dimension":
-            low, high = agent.action_bounds()
+            low, high = action_bounds(agent.pi)
             next_action = next_action.clamp(low[0].item(), high[0].item())
         next_q = reduce(agent.Q1_target(Y, next_action), agent.Q2_target(Y, next_action))
         return R + agent.gamma * (1 - D) * next_q

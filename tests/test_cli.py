@@ -10,10 +10,10 @@ import gymnasium as gym
 import pytest
 import torch
 
-from solutions.agents import build_networks
-from solutions.cli import load_checkpoint, main, save_checkpoint
-from solutions.device import describe_device, pick_device
 from solutions.evaluation import evaluate, record_video
+from solutions.tooling.cli import load_checkpoint, main, save_checkpoint
+from solutions.tooling.device import describe_device, pick_device
+from solutions.tooling.registry import build_networks
 
 
 @pytest.mark.parametrize("algo", ["td3", "crossq"])

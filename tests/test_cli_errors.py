@@ -9,8 +9,8 @@ import gymnasium as gym
 import pytest
 import torch
 
-from solutions.agents import build_networks
-from solutions.cli import load_checkpoint, main, save_checkpoint
+from solutions.tooling.cli import load_checkpoint, main, save_checkpoint
+from solutions.tooling.registry import build_networks
 
 TINY = ["--algo", "ddpg", "--hidden", "8", "--episodes", "1", "--no-video",
         "--set", "delay_learning=50", "batch_size=16", "tqdm_disable=True"]
@@ -95,7 +95,7 @@ def test_an_existing_checkpoint_is_replaced_only_with_overwrite(trained_run, tmp
 def test_device_cuda_without_a_gpu_is_one_line_before_anything_is_built(trained_run, monkeypatch):
     before = digest(trained_run / "checkpoint.pt")
     built = []
-    monkeypatch.setattr("solutions.cli.build_networks", lambda *args: built.append(args))
+    monkeypatch.setattr("solutions.tooling.cli.build_networks", lambda *args: built.append(args))
     for command in (["train", "--out", str(trained_run), "--overwrite", *TINY, "--steps", "100"],
                     ["evaluate", str(trained_run / "checkpoint.pt")]):
         assert cli_error([*command, "--device", "cuda"]) == (
@@ -165,7 +165,7 @@ def test_ctrl_c_between_chunks_saves_the_networks(tmp_path, monkeypatch):
     def interrupted_evaluation(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("solutions.cli.evaluate", interrupted_evaluation)
+    monkeypatch.setattr("solutions.tooling.cli.evaluate", interrupted_evaluation)
     out = tmp_path / "run"
     message = cli_error(["train", "--steps", "200", "--target-return", "0", "--eval-every", "60", "--out", str(out),
                          *TINY])

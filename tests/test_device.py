@@ -14,10 +14,10 @@ from conftest import make_toy_env
 from test_agents import AGENTS, make_agent
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from solutions.agents import build_agent, build_networks
-from solutions.captured_update import CapturedUpdate
-from solutions.cli import main
-from solutions.device import describe_device, pick_device
+from solutions.tooling.captured_update import CapturedUpdate
+from solutions.tooling.cli import main
+from solutions.tooling.device import describe_device, pick_device
+from solutions.tooling.registry import build_agent, build_networks
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 

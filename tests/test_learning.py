@@ -11,8 +11,8 @@ import gymnasium as gym
 import pytest
 import torch
 
-from solutions.agents import build_agent, build_networks
 from solutions.evaluation import evaluate
+from solutions.tooling.registry import build_agent, build_networks
 
 THRESHOLD = 950.0
 BUDGETS = {"ddpg": 20_000, "td3": 10_000, "sac": 15_000, "crossq": 10_000}

@@ -2,8 +2,8 @@
 
 `make test` runs the committed notebooks themselves under nbval in quick mode; tests/test_browser.py
 runs notebook 1 in JupyterLab. The tests here check what that relies on: the committed notebooks are
-clean and their `%load` cells name existing files; each set-up cell turns on solutions/load_and_run.py
-and carries the repository address of solutions/repository.py, as each Colab badge does; the extension
+clean and their `%load` cells name existing files; each set-up cell turns on solutions/tooling/load_and_run.py
+and carries the repository address of solutions/tooling/repository.py, as each Colab badge does; the extension
 runs what `%load` loads and still asks the front end to replace the cell; a check cell explains in one
 line what to do when plain `%load` ran; and a broken solution file makes the nbval run fail.
 """
@@ -18,11 +18,11 @@ import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from solutions import repository
+from solutions.tooling import repository
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXTENSION_LINE = "%load_ext solutions.load_and_run"
+EXTENSION_LINE = "%load_ext solutions.tooling.load_and_run"
 
 
 def notebook_id(path):
@@ -93,12 +93,12 @@ def test_cell_after_each_load_says_what_to_do_when_plain_load_ran(path):
 def test_badge_and_setup_cell_carry_the_repository_address(path):
     notebook = nbformat.read(path, as_version=4)
     assert f'REPOSITORY = "{repository.REPOSITORY_URL}"' in setup_cell(notebook).source, (
-        f"{path.name}: the set-up cell's address differs from solutions/repository.py; "
-        "run `python -m solutions.repository URL`"
+        f"{path.name}: the set-up cell's address differs from solutions/tooling/repository.py; "
+        "run `python -m solutions.tooling.repository URL`"
     )
     assert f"]({repository.colab_url(path.name)})" in notebook.cells[0].source, (
         f"{path.name}: the Colab badge does not open {repository.colab_url(path.name)}; "
-        "run `python -m solutions.repository URL`"
+        "run `python -m solutions.tooling.repository URL`"
     )
 
 
@@ -165,7 +165,7 @@ def test_plain_load_only_asks_for_the_text_and_the_check_says_what_to_do(kernel,
     assert reply["payload"] == [
         {"source": "set_next_input", "text": f"# %load {answer_file}\n{answer_file.read_text()}", "replace": True}
     ]
-    reply, outputs = execute(kernel, "from solutions.load_and_run import require_loaded\nrequire_loaded('Answer')")
+    reply, outputs = execute(kernel, "from solutions.tooling.load_and_run import require_loaded\nrequire_loaded('Answer')")
     assert reply["status"] == "error" and reply["ename"] == "UsageError"
     (stderr,) = [msg["content"]["text"] for msg in outputs if msg["msg_type"] == "stream"]
     assert stderr.strip().count("\n") == 0, stderr  # one line, no traceback
@@ -183,7 +183,7 @@ def test_load_and_run_runs_shows_and_still_replaces_the_cell(kernel, answer_file
     (shown,) = [msg["content"]["data"] for msg in outputs if msg["msg_type"] == "display_data"]
     assert "class" in shown["text/html"] and "Answer" in shown["text/html"]  # highlighted: split into spans
     assert answer_file.read_text() in shown["text/plain"]
-    reply, outputs = execute(kernel, "from solutions.load_and_run import require_loaded\n"
+    reply, outputs = execute(kernel, "from solutions.tooling.load_and_run import require_loaded\n"
                                      "require_loaded('Answer')\nprint(Answer.value)")
     assert reply["status"] == "ok" and outputs[0]["content"]["text"] == "42\n"
 
@@ -232,7 +232,7 @@ def test_nbval_run_fails_on_a_broken_solution(tmp_path, breakage):
     with solution.open("a", encoding="utf-8") as file:
         file.write(BREAKAGES[breakage][0])
     check = (
-        "from solutions.load_and_run import require_loaded\n\n"
+        "from solutions.tooling.load_and_run import require_loaded\n\n"
         "require_loaded('ReplayBuffer')\n"
         "buffer = ReplayBuffer(10)\n"
         "buffer.append([0.0], [1.0], 2.0, [3.0], False)\n"

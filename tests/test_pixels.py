@@ -399,7 +399,7 @@ def test_pixel_ddpg_runs_on_car_racing_and_stores_uint8_frames(one_thread, layou
 def test_a_saved_pixel_run_resumes_with_the_same_updates(one_thread):
     """What benchmarks/car_racing.py saves between pieces: networks, optimisers, the uint8 buffer and
     the random streams. The resumed agent's next updates (random shifts included) equal the unbroken run's."""
-    from solutions.training_state import restore_training_state, training_state
+    from solutions.tooling.checkpoint import restore_training_state, training_state
 
     config = {"tqdm_disable": True, "seed": 0, "buffer_size": 100, "delay_learning": 20, "batch_size": 8}
 

@@ -19,7 +19,7 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from solutions.sweep import grid, iqm, read_finished, run_experiment, run_spec, run_sweep
+from solutions.tooling.sweep import grid, iqm, read_finished, run_experiment, run_spec, run_sweep
 
 SWEEP = ["--algos", "sac", "td3", "--envs", "InvertedPendulum-v5", "--seeds", "0", "1", "--steps", "1500",
          "--eval-every", "500", "--eval-episodes", "5"]
@@ -59,9 +59,9 @@ def test_sweep_command_on_local_ray_writes_runs_and_summary_and_a_rerun_skips_th
 
 
 def test_importing_the_sweep_leaves_a_notebooks_plotting_backend_alone():
-    # A notebook imports solutions.sweep for its experiments; its figures must still show inline after.
+    # A notebook imports solutions.tooling.sweep for its experiments; its figures must still show inline after.
     inline = "module://matplotlib_inline.backend_inline"
-    script = "import matplotlib.pyplot as plt, solutions.sweep; print(plt.get_backend())"
+    script = "import matplotlib.pyplot as plt, solutions.tooling.sweep; print(plt.get_backend())"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "MPLBACKEND": inline})
     assert result.returncode == 0, result.stderr[-3000:]

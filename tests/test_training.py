@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import make_toy_env
 
-from solutions.agents import make_agent
+from solutions.tooling.registry import make_agent
 
 QUIET = {"tqdm_disable": True, "delay_learning": 64, "batch_size": 32, "seed": 5}
 ALGOS = ["ddpg", "td3", "sac", "crossq"]
@@ -97,7 +97,7 @@ def test_a_step_called_outside_train_records_nothing():
 def test_make_agent_builds_every_algorithm_by_name():
     import gymnasium as gym
 
-    from solutions.agents import ALGOS
+    from solutions.tooling.registry import ALGOS
 
     assert ALGOS == ["ddpg", "td3", "sac", "crossq", "sac_discrete"]
     for algo in ALGOS:
@@ -162,7 +162,7 @@ def test_an_algorithm_that_does_not_fit_the_action_space_is_refused_by_name():
 
 
 class FakeCapturedUpdate:
-    """Stands in for solutions.captured_update.CapturedUpdate on a CPU: the agent's own update, counted."""
+    """Stands in for solutions.tooling.captured_update.CapturedUpdate on a CPU: the agent's own update, counted."""
 
     built = []
 

@@ -5,9 +5,10 @@ not limited by arithmetic but by the launches of its many short kernels (an SAC 
 hundred), each issued one by one from Python. A CUDA graph records every kernel of one update, the
 optimizers' steps and the target averages included, and replays them all with a single launch.
 The eager `agent.update()` stays the default and the code the notebooks teach; this wrapper runs
-exactly that code, once, under capture. The training loop uses it when the agent's config sets
-`captured_update=True` (solutions/training.py), and builds it before the first environment step:
-building it only checks the device and switches the optimizers; the capture waits for the updates.
+exactly that code, once, under capture. `capture_update(agent)` puts it in the place of
+`agent.update`; the registry's `make_agent` (hence the command line and the sweeps) does so when the
+agent's config sets `captured_update=True`, and the training loop refuses such an agent otherwise.
+Building it only checks the device and switches the optimizers; the capture waits for the updates.
 
 What a graph needs, and how it is given here:
 - Fixed memory. A replay reads its inputs from the addresses seen at capture, so the batch lives in
@@ -19,7 +20,9 @@ What a graph needs, and how it is given here:
   CUDA-graph notes ask. They are real updates: a captured run makes the updates an eager one makes.
 - Python runs once, at capture. A branch that depends on a counter (TD3's and CrossQ's actor step
   every `policy_update_freq` critic steps) is captured once per phase of that counter, and each
-  replay advances the counter as the eager update would.
+  replay advances the counter as the eager update would. The agent declares that branch
+  (`periodic_update = (counter, period)`, or None for an update that is the same at every call); an
+  agent that declares nothing is refused, since a branch the capture does not know would be frozen.
 - The diagnostics (`agent.history.add`) that the update hands over are graph outputs, overwritten
   at every replay: each replay hands a copy of them to the history, as the eager update does.
 Random numbers (smoothing noise, SAC's policy samples) are drawn inside the graph from the CUDA
@@ -31,10 +34,25 @@ import warnings
 import torch
 
 
+def capture_update(agent, warmup_updates=3):
+    """Replace `agent.update` by its captured form (once: an agent already captured keeps its graphs)."""
+    if not getattr(agent.update, "replays_a_cuda_graph", False):
+        agent.update = CapturedUpdate(agent, warmup_updates)
+    return agent.update
+
+
 class CapturedUpdate:
     """`captured = CapturedUpdate(agent)`, then `captured()` in place of `agent.update()`."""
 
+    replays_a_cuda_graph = True  # what the training loop checks for an agent with captured_update=True
+
     def __init__(self, agent, warmup_updates=3):
+        if not hasattr(type(agent), "periodic_update"):
+            raise ValueError(
+                f"{type(agent).__name__} declares no periodic_update, so a captured update cannot know which of its "
+                "branches depend on a counter: declare periodic_update = (counter attribute, period attribute), or "
+                "None if update() does the same at every call (see Agent in solutions/training.py)."
+            )
         if agent.device.type != "cuda":
             raise ValueError(
                 f"a captured update (config captured_update=True) needs the networks on a CUDA GPU, but this "
@@ -42,9 +60,12 @@ class CapturedUpdate:
                 "the command line), or keep the eager agent.update() (captured_update=False)."
             )
         self.agent = agent
+        self.eager_update = agent.update  # the agent's own method, which the capture records
         self.warmup_updates = warmup_updates
         self.calls = 0
-        self.period = int(agent.config.get("policy_update_freq", 1))
+        # The counter attribute whose phase picks the branch, and the period of that branch.
+        self.counter, period = type(agent).periodic_update or (None, None)
+        self.period = 1 if period is None else int(getattr(agent, period))
         self.batch = None  # the static batch that the graphs read, made at the capture
         self.graphs = None  # one per phase of the actor delay, recorded at the first call after the warm-up
         make_optimizers_capturable(agent)
@@ -63,10 +84,10 @@ class CapturedUpdate:
         else:
             for static, sampled in zip(self.batch, batch):
                 static.copy_(sampled)
-        phase = getattr(agent, "critic_updates", 0) % self.period
+        phase = getattr(agent, self.counter) % self.period if self.counter else 0
         self.graphs[phase].replay()
-        if hasattr(agent, "critic_updates"):
-            agent.critic_updates += 1
+        if self.counter:
+            setattr(agent, self.counter, getattr(agent, self.counter) + 1)
         names, values = self.diagnostics[phase]
         if names and agent.history.recording:
             agent.history.add(**dict(zip(names, values.clone())))  # one copy, before the next replay overwrites it
@@ -77,27 +98,27 @@ class CapturedUpdate:
         with torch.cuda.stream(side_stream), warnings.catch_warnings():
             # torch warns that a capturable optimizer steps outside a capture: here it does so on purpose.
             warnings.filterwarnings("ignore", message=".*capturable=True.*")
-            self.agent.update()
+            self.eager_update()
         torch.cuda.current_stream().wait_stream(side_stream)
 
     def _capture(self, phase):
         """Record one eager update whose counter stands at `phase` (mod the period); no kernel runs."""
         agent = self.agent
-        counter = getattr(agent, "critic_updates", None)
-        if counter is not None:  # the branch taken at capture is the one this phase takes
-            agent.critic_updates = phase
+        counter = getattr(agent, self.counter) if self.counter else None
+        if self.counter:  # the branch taken at capture is the one this phase takes
+            setattr(agent, self.counter, phase)
         added = {}
         agent.memory.sample = lambda batch_size: self.batch  # the update reads the static batch
         agent.history.add = lambda **values: added.update(values)  # the diagnostics, as graph outputs
         graph = torch.cuda.CUDAGraph()
         try:
             with torch.cuda.graph(graph):
-                agent.update()
+                self.eager_update()
                 values = torch.stack([value.float() for value in added.values()]) if added else None
         finally:
             del agent.memory.sample, agent.history.add  # the buffer's and the history's own methods again
-            if counter is not None:
-                agent.critic_updates = counter
+            if self.counter:
+                setattr(agent, self.counter, counter)
         return graph, (list(added), values)
 
 

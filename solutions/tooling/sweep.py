@@ -34,10 +34,10 @@ from matplotlib.figure import Figure
 from scipy import stats
 from tqdm.auto import tqdm
 
-from solutions.agents import ALGOS, DEFAULTS, build_agent, build_networks
-from solutions.cli import parse_overrides
-from solutions.device import on_device
 from solutions.evaluation import evaluate
+from solutions.tooling.cli import overrides
+from solutions.tooling.device import on_device
+from solutions.tooling.registry import ALGOS, DEFAULTS, build_agent, build_networks
 
 RUN_DEFAULTS = {"variant": "default", "config": {}, "steps": 10_000, "eval_every": 1000, "eval_episodes": 10,
                 "eval_seed": 10_000, "hidden_sizes": [256, 256], "stop_at_return": None, "device": "cpu",
@@ -395,8 +395,8 @@ def sweep_command(args):
     if args.gpus_per_run and args.address is None and not torch.cuda.is_available():
         raise SystemExit("error: --gpus-per-run needs a GPU, and torch sees none here. Drop the flag to train on CPUs.")
     defaults = {key: value for algo in args.algos for key, value in DEFAULTS[algo].items()}  # --set's types
-    common = parse_overrides(args.set, defaults)
-    variants = {name: {**common, **parse_overrides(pairs, defaults)} for name, *pairs in args.variant or []}
+    common = overrides(args.set, defaults)
+    variants = {name: {**common, **overrides(pairs, defaults)} for name, *pairs in args.variant or []}
     for env_id in args.envs:
         try:
             gym.spec(env_id)

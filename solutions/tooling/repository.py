@@ -5,7 +5,7 @@ and carry the address as text: each notebook's "Open in Colab" badge (markdown) 
 `REPOSITORY = "..."` line of its set-up cell, which clones the repository. After changing the address,
 for instance in a fork, run from the repository root
 
-    python -m solutions.repository https://github.com/you/your-fork
+    python -m solutions.tooling.repository https://github.com/you/your-fork
 
 which writes it here, in every notebook's badge and set-up cell, and in README.md's badges.
 tests/test_notebooks.py fails while any of them differs from `REPOSITORY_URL`.
@@ -18,7 +18,7 @@ from pathlib import Path
 REPOSITORY_URL = "https://github.com/rl-course/continuous-control"
 BRANCH = "main"
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SETUP_LINE = re.compile(r'^REPOSITORY = "[^"]*"', re.MULTILINE)
 BADGE_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/[^/\s)]+/")
 
@@ -41,7 +41,7 @@ def sync(repository_url, root=ROOT):
     import nbformat
 
     changed = []
-    module = root / "solutions" / "repository.py"
+    module = root / "solutions" / "tooling" / "repository.py"
     text = module.read_text(encoding="utf-8")
     new = re.sub(r'^REPOSITORY_URL = "[^"]*"', f'REPOSITORY_URL = "{repository_url}"', text, flags=re.MULTILINE)
     if new != text:
@@ -67,7 +67,7 @@ def sync(repository_url, root=ROOT):
 
 def main(argv):
     if len(argv) != 1 or not argv[0].startswith("https://github.com/"):
-        print("usage: python -m solutions.repository https://github.com/OWNER/NAME")
+        print("usage: python -m solutions.tooling.repository https://github.com/OWNER/NAME")
         return 2
     for path in sync(argv[0].rstrip("/")):
         print(f"updated {path}")

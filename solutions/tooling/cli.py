@@ -21,7 +21,6 @@ mid-way saves the networks it has.
 """
 
 import argparse
-import ast
 import csv
 import difflib
 import json
@@ -33,39 +32,21 @@ import gymnasium as gym
 import torch
 from tqdm.auto import tqdm
 
-from solutions.agents import ALGOS, DEFAULTS, build_agent, build_networks
-from solutions.device import DEVICE_CHOICES, describe_device, on_device, pick_device
+from solutions.config import parse_overrides
 from solutions.evaluation import evaluate, plot_learning_curve, record_video
-from solutions.training_state import restore_training_state, training_state
-from solutions.validation import expected_value, value_fits
+from solutions.tooling.checkpoint import restore_training_state, training_state
+from solutions.tooling.device import DEVICE_CHOICES, describe_device, on_device, pick_device
+from solutions.tooling.registry import ALGOS, DEFAULTS, build_agent, build_networks
 
 CHECKPOINT_FORMAT = "solutions-checkpoint-v1"
 
 
-def parse_overrides(pairs, defaults):
-    """['learning_rate=3e-4', 'seed=1'] -> {'learning_rate': 0.0003, 'seed': 1}.
-
-    A value is read as a Python literal, else kept as a bare word (noise_type=ou). A value that
-    cannot be read as what the key takes (its type and range, as the agent checks them) is a one-line
-    error naming what is expected; a key the agent does not know is the agent's error.
-    """
-    config = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"error: --set takes key=value, got '{pair}'")
-        default = defaults.get(key)
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            value = text  # a bare word such as ou
-        if key in defaults and not value_fits(key, value, default):
-            raise SystemExit(
-                f"error: --set {pair}: {key} takes {expected_value(key, default)}, and '{text}' is not one; "
-                f"for example --set {key}={default if isinstance(default, str) else repr(default)}"
-            )
-        config[key] = value
-    return config
+def overrides(pairs, defaults):
+    """--set's key=value pairs as a config dict; a pair that cannot be read is a one-line exit."""
+    try:
+        return parse_overrides(pairs, defaults)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 def check_train_args(args):
@@ -206,7 +187,7 @@ def train_command(args):
     if not (args.resume and checkpoint_path.resolve() == Path(args.resume).resolve()):
         check_can_write(checkpoint_path, args.overwrite)  # resuming a run replaces its own checkpoint
     if not args.resume:
-        config = {**parse_overrides(args.set, DEFAULTS[algo]), "seed": args.seed}
+        config = {**overrides(args.set, DEFAULTS[algo]), "seed": args.seed}
         if args.target_return is not None:  # one progress bar for the whole run instead of one per chunk
             config.setdefault("tqdm_disable", True)
         torch.manual_seed(args.seed)  # the networks' initial weights
@@ -354,7 +335,7 @@ def main(argv=None):
     evaluate_parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
                                  help="where the policy runs (default auto: the GPU when torch sees one, else the CPU)")
     evaluate_parser.set_defaults(run=evaluate_command)
-    from solutions.sweep import add_sweep_command  # imported here: solutions.sweep imports this module
+    from solutions.tooling.sweep import add_sweep_command  # imported here: solutions.tooling.sweep imports this module
 
     add_sweep_command(commands)
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """`%load` that also runs what it loads: an IPython extension for the course notebooks.
 
-Each notebook's set-up cell turns it on with `%load_ext solutions.load_and_run`. From then on, a cell
+Each notebook's set-up cell turns it on with `%load_ext solutions.tooling.load_and_run`. From then on, a cell
 `%load ../solutions/ddpg.py`
 1. shows the file's code, highlighted, in the cell's output (so the student sees what ran even where
    the cell's text cannot be replaced);
