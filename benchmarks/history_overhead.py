@@ -41,7 +41,7 @@ def without_recording(algo):
     assert "history.add" not in source
     namespace = {"__name__": f"{module.__name__}_unrecorded"}
     exec(compile(source, f"<{module.__name__} without history.add>", "exec"), namespace)
-    return namespace[ALGORITHMS[algo][2].__name__]
+    return namespace[ALGORITHMS[algo][0].__name__]
 
 
 def warmed_up_agent(agent_class, algo):
@@ -77,7 +77,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     rows = []
     for algo in args.algos:
-        recorded = warmed_up_agent(ALGORITHMS[algo][2], algo)
+        recorded = warmed_up_agent(ALGORITHMS[algo][0], algo)
         unrecorded = warmed_up_agent(without_recording(algo), algo)
         block_seconds(recorded, args.block)  # a first block each, untimed: allocations, caches
         block_seconds(unrecorded, args.block)

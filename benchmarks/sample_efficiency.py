@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from solutions.tooling.sweep import require_all_finished, run_spec, run_sweep, steps_to_reach
+from solutions.tooling.summary import steps_to_reach
+from solutions.tooling.sweep import require_all_finished, run_spec, run_sweep
 
 ENV_ID = "InvertedPendulum-v5"
 SOLVED = 950.0

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from solutions.evaluation import evaluate, record_video
-from solutions.tooling.cli import load_checkpoint, main, save_checkpoint
+from solutions.tooling.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from solutions.tooling.cli import main
 from solutions.tooling.device import describe_device, pick_device
 from solutions.tooling.registry import build_networks
 
@@ -72,8 +73,10 @@ def test_corrupt_or_foreign_file_is_a_one_line_error(tmp_path, content, message)
 
 
 def test_missing_checkpoint_says_how_to_make_one(tmp_path):
-    with pytest.raises(SystemExit, match="no checkpoint at .* python -m solutions train"):
+    with pytest.raises(CheckpointError, match="no checkpoint at .* python -m solutions train"):
         load_checkpoint(tmp_path / "nothing.pt")
+    with pytest.raises(SystemExit, match="error: no checkpoint at .* python -m solutions train"):
+        main(["evaluate", str(tmp_path / "nothing.pt")])
 
 
 def test_unknown_config_key_from_the_command_line(tmp_path):

@@ -9,7 +9,8 @@ import gymnasium as gym
 import pytest
 import torch
 
-from solutions.tooling.cli import load_checkpoint, main, save_checkpoint
+from solutions.tooling.checkpoint import load_checkpoint, save_checkpoint
+from solutions.tooling.cli import main
 from solutions.tooling.registry import build_networks
 
 TINY = ["--algo", "ddpg", "--hidden", "8", "--episodes", "1", "--no-video",
@@ -44,7 +45,8 @@ MISTAKES = [
     (["--hidden", "64", "0"], "error: --hidden 64 0: every layer width must be positive"),
     (["--env", "Pendulam-v1"], "error: unknown environment 'Pendulam-v1'; closest registered ids: Pendulum-v1"),
     (["--env", "NoSuchThing-v0"], "error: unknown environment 'NoSuchThing-v0'; gymnasium.pprint_registry() lists"),
-    (["--env", "CartPole-v1"], "error: ddpg needs a continuous action space, but this environment's is "
+    (["--env", "CartPole-v1"], "error: ddpg needs a continuous action space (gymnasium.spaces.Box), but this "
+                               "environment's is "
                                "Discrete(2): choose sac_discrete."),
     (["--set", "learning_rate=3e-4x"], "error: --set learning_rate=3e-4x: learning_rate takes a positive number "
                                        "(Adam's step size), and '3e-4x' is not one; for example --set "
@@ -95,7 +97,7 @@ def test_an_existing_checkpoint_is_replaced_only_with_overwrite(trained_run, tmp
 def test_device_cuda_without_a_gpu_is_one_line_before_anything_is_built(trained_run, monkeypatch):
     before = digest(trained_run / "checkpoint.pt")
     built = []
-    monkeypatch.setattr("solutions.tooling.cli.build_networks", lambda *args: built.append(args))
+    monkeypatch.setattr("solutions.tooling.cli.make_agent", lambda *args: built.append(args))
     for command in (["train", "--out", str(trained_run), "--overwrite", *TINY, "--steps", "100"],
                     ["evaluate", str(trained_run / "checkpoint.pt")]):
         assert cli_error([*command, "--device", "cuda"]) == (
@@ -165,7 +167,7 @@ def test_ctrl_c_between_chunks_saves_the_networks(tmp_path, monkeypatch):
     def interrupted_evaluation(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("solutions.tooling.cli.evaluate", interrupted_evaluation)
+    monkeypatch.setattr("solutions.tooling.runs.evaluate", interrupted_evaluation)
     out = tmp_path / "run"
     message = cli_error(["train", "--steps", "200", "--target-return", "0", "--eval-every", "60", "--out", str(out),
                          *TINY])

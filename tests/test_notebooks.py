@@ -165,7 +165,8 @@ def test_plain_load_only_asks_for_the_text_and_the_check_says_what_to_do(kernel,
     assert reply["payload"] == [
         {"source": "set_next_input", "text": f"# %load {answer_file}\n{answer_file.read_text()}", "replace": True}
     ]
-    reply, outputs = execute(kernel, "from solutions.tooling.load_and_run import require_loaded\nrequire_loaded('Answer')")
+    reply, outputs = execute(kernel, "from solutions.tooling.load_and_run import require_loaded\n"
+                                     "require_loaded('Answer')")
     assert reply["status"] == "error" and reply["ename"] == "UsageError"
     (stderr,) = [msg["content"]["text"] for msg in outputs if msg["msg_type"] == "stream"]
     assert stderr.strip().count("\n") == 0, stderr  # one line, no traceback

@@ -19,7 +19,8 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from solutions.tooling.sweep import grid, iqm, read_finished, run_experiment, run_spec, run_sweep
+from solutions.tooling.summary import iqm
+from solutions.tooling.sweep import grid, read_finished, run_experiment, run_spec, run_sweep
 
 SWEEP = ["--algos", "sac", "td3", "--envs", "InvertedPendulum-v5", "--seeds", "0", "1", "--steps", "1500",
          "--eval-every", "500", "--eval-episodes", "5"]

@@ -7,6 +7,9 @@ import pytest
 import torch
 from conftest import make_toy_env
 
+from solutions.networks import QNetwork
+from solutions.sac import sac_agent
+from solutions.sac_policy import squashedGaussianPolicy
 from solutions.tooling.registry import make_agent
 
 QUIET = {"tqdm_disable": True, "delay_learning": 64, "batch_size": 32, "seed": 5}
@@ -165,26 +168,27 @@ class FakeCapturedUpdate:
     """Stands in for solutions.tooling.captured_update.CapturedUpdate on a CPU: the agent's own update, counted."""
 
     built = []
+    replays_a_cuda_graph = True
 
-    def __init__(self, agent):
-        self.agent, self.calls = agent, 0
+    def __init__(self, agent, warmup_updates):
+        self.eager_update, self.calls = agent.update, 0
         FakeCapturedUpdate.built.append(agent)
 
     def __call__(self):
         self.calls += 1
-        self.agent.update()
+        self.eager_update()
 
 
 @pytest.mark.parametrize("algo", ALGOS)
 def test_captured_update_makes_the_loop_call_it_built_once_in_place_of_the_update(algo, monkeypatch):
     monkeypatch.setattr(FakeCapturedUpdate, "built", [])
-    monkeypatch.setattr("solutions.training.CapturedUpdate", FakeCapturedUpdate)
+    monkeypatch.setattr("solutions.tooling.captured_update.CapturedUpdate", FakeCapturedUpdate)
     eager, eager_returns = trained(algo, [150, 150])
     captured, captured_returns = trained(algo, [150, 150], {"captured_update": True})
     assert FakeCapturedUpdate.built == [captured]  # one, for both calls of train
-    assert captured.captured.calls == captured.history.updates == eager.history.updates == 237 * eager.updates_per_step
+    assert captured.update.calls == captured.history.updates == eager.history.updates == 237 * eager.updates_per_step
     assert captured_returns == eager_returns
-    for network in ("Q1", "Q2", "pi") if algo != "ddpg" else ("Q", "pi"):
+    for network in type(eager).roles:
         for a, b in zip(getattr(eager, network).parameters(), getattr(captured, network).parameters()):
             assert torch.equal(a, b)
     for name in set(eager.history) - {"updates_per_second"}:
@@ -193,12 +197,18 @@ def test_captured_update_makes_the_loop_call_it_built_once_in_place_of_the_updat
 
 @pytest.mark.parametrize("algo", ALGOS)
 def test_captured_update_on_the_cpu_is_refused_before_any_environment_step(algo):
-    env = make_toy_env()
-    agent = make_agent(algo, env, {**QUIET, "captured_update": True}, hidden_sizes=(8,))
     with pytest.raises(ValueError) as error:
-        agent.train(env, 100)
+        make_agent(algo, make_toy_env(), {**QUIET, "captured_update": True}, hidden_sizes=(8,))
     message = str(error.value)
     assert "\n" not in message and message.startswith(
         "a captured update (config captured_update=True) needs the networks on a CUDA GPU, but this agent's are "
         "on cpu: build them on the GPU (network.to('cuda'), or --device cuda on the command line), or keep")
+
+
+def test_an_agent_asked_for_a_captured_update_that_it_was_not_given_is_refused_before_any_step():
+    env = make_toy_env()
+    agent = sac_agent({**QUIET, "captured_update": True}, QNetwork(env), QNetwork(env), squashedGaussianPolicy(env))
+    with pytest.raises(ValueError, match="config captured_update=True, but its update is the eager one: build the "
+                                         "agent with solutions.tooling.registry.make_agent"):
+        agent.train(env, 100)
     assert env.unwrapped.total_steps == 0 and agent.env_steps == 0

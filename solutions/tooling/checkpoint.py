@@ -1,28 +1,156 @@
-"""Everything a training run needs to go on later: saved into a checkpoint, restored to resume.
+"""Checkpoints: the networks of a run, and everything it needs to go on later, saved so that no save loses it.
 
-`training_state(agent, env)` gathers, as tensors and plain containers (what
-`torch.load(weights_only=True)` reads back):
-- every network of the agent, targets included, and every optimizer's state (Adam's moments and
-  step counts), by attribute name; other tensors such as SAC's log α; the OU noise's state;
-- the counters: environment steps, updates, critic updates, episodes, and the history so far;
-- the random streams: torch's (and the GPU's, for an agent on one), the environment's and its action space's;
-- for a MuJoCo environment, the episode in progress: its last observation and return so far, the
-  time limit's step count and the simulator's integration state (positions, velocities, warm
-  start), so that the resumed run takes the very step the uninterrupted one would have (any other
-  environment starts a new episode on resume);
-- with `with_buffer`, the replay buffer's filled rows.
-
-`restore_training_state(agent, env, state)` puts them back into a freshly built agent of the same
-algorithm, config and network sizes, and into a fresh environment of the same id.
+- `save_checkpoint` / `load_checkpoint`: the networks' weights, the algorithm, environment, sizes and
+  config (what `python -m solutions evaluate` needs), and with `run` what a resumed run needs.
+- `training_state(agent, env)` gathers that, as tensors and plain containers (what
+  `torch.load(weights_only=True)` reads back): every network, optimizer and tensor attribute of the
+  agent (targets, Adam's moments and step counts, SAC's log α) by name; the OU noise's state; the
+  environment steps and the counter of the agent's periodic update (`periodic_update`, see `Agent` in
+  solutions/training.py); the history so far; the random streams (torch's, the GPU's for an agent on
+  one, the environment's and its action space's); for a MuJoCo environment the episode in progress
+  (its last observation, return so far, time-limit count and simulator state, so that the resumed run
+  takes the very step the uninterrupted one would have; any other environment starts a new episode);
+  with `with_buffer`, the replay buffer's filled rows. `restore_training_state` puts them back into a
+  freshly built agent and environment, and `resume_run` does both for a checkpoint file.
+- `atomic_write`: every file here (and each record of a sweep) is written to a temporary file in the
+  same folder, flushed and synced to the disk, then renamed over the old one. A process killed at any
+  moment, even while writing a large checkpoint with its replay buffer, leaves the previous file whole.
 """
 
+import contextlib
+import json
+import os
+import tempfile
 from copy import deepcopy
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-COUNTERS = ("env_steps", "critic_updates")
+from solutions.tooling.device import on_device
+from solutions.tooling.registry import build_agent, build_networks
+
+CHECKPOINT_FORMAT = "solutions-checkpoint-v1"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint this package can load or resume; the message says why and what to do."""
+
+
+# --- writing a file whole or not at all ---------------------------------------------------------------
+
+def atomic_write(path, write):
+    """Write `path` by `write(binary_file)` so that it is either the old file or the new one, never half of one."""
+    path = Path(path)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # what a process killed mid-write left behind
+        stale.unlink(missing_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())  # the bytes on the disk before the name points at them
+        os.replace(temporary, path)  # atomic: readers see the old file or the new one
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself reaches the disk
+    finally:
+        os.close(folder)
+
+
+def write_json(path, record):
+    atomic_write(path, lambda file: file.write((json.dumps(record, indent=1) + "\n").encode()))
+
+
+# --- checkpoint files ----------------------------------------------------------------------------------
+
+def save_checkpoint(path, algo, env_id, config, hidden_sizes, networks, episode_returns, run=None):
+    """Write the networks and config; `run` (a run record with its `training_state`) adds what resuming needs."""
+    checkpoint = {
+        "format": CHECKPOINT_FORMAT,
+        "algo": algo,
+        "env_id": env_id,
+        "config": dict(config),
+        "hidden_sizes": list(hidden_sizes),
+        "networks": {name: net.state_dict() for name, net in networks.items()},
+        "episode_returns": [float(r) for r in episode_returns],
+        **({"run": run} if run is not None else {}),
+    }
+    atomic_write(path, lambda file: torch.save(checkpoint, file))
+
+
+def load_checkpoint(path):
+    """(checkpoint dict, environment, networks with the saved weights); CheckpointError if it cannot be loaded."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at '{path}'. Make one with: python -m solutions train --out DIR")
+    try:
+        # weights_only=True: only tensors and plain containers are unpickled, never arbitrary code.
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        raise CheckpointError(f"'{path}' is not a readable checkpoint (corrupt, or not a torch file).") from None
+    try:
+        if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError("not a checkpoint written by `python -m solutions train`")
+        env = gym.make(checkpoint["env_id"])
+        networks = build_networks(checkpoint["algo"], env, tuple(checkpoint["hidden_sizes"]))
+        mismatch = architecture_mismatch(networks, checkpoint["networks"])
+        if mismatch is None:
+            for name, net in networks.items():
+                net.load_state_dict(checkpoint["networks"][name])
+    except Exception as error:  # a wrong format, algorithm, environment or network shape
+        raise CheckpointError(f"'{path}' does not hold this package's networks: {first_line(error)}") from None
+    if mismatch is not None:
+        raise CheckpointError(
+            f"'{path}' has another architecture than the {checkpoint['algo']} networks with hidden sizes "
+            f"{checkpoint['hidden_sizes']} it records: {mismatch}; it was not written by this package's train command"
+        )
+    return checkpoint, env, networks
+
+
+def first_line(error):
+    return str(error).splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def architecture_mismatch(networks, saved):
+    """The first layer whose shape differs between built networks and saved weights, in words; None if none."""
+    for name, net in networks.items():
+        built, stored = net.state_dict(), saved.get(name, {})
+        for key in [*built, *(k for k in stored if k not in built)]:
+            if key not in stored:
+                return f"layer {name}.{key} {list(built[key].shape)} is missing from the checkpoint"
+            if key not in built:
+                return f"the checkpoint's layer {name}.{key} {list(stored[key].shape)} is not in the networks"
+            if built[key].shape != stored[key].shape:
+                return (f"layer {name}.{key} is {list(stored[key].shape)} in the checkpoint "
+                        f"but {list(built[key].shape)} in the networks")
+    return None
+
+
+def resume_run(path, device):
+    """(checkpoint, agent, env, networks, run record) of a checkpoint saved with its run, ready to train on."""
+    checkpoint, _, networks = load_checkpoint(path)
+    networks = on_device(networks, device)
+    if "run" not in checkpoint:
+        raise CheckpointError(f"'{path}' holds networks only (an older checkpoint); it cannot be resumed.")
+    env = gym.make(checkpoint["env_id"])
+    agent = build_agent(checkpoint["algo"], checkpoint["config"], networks)
+    run = {key: value for key, value in checkpoint["run"].items() if key != "training_state"}
+    restore_training_state(agent, env, checkpoint["run"]["training_state"])
+    return checkpoint, agent, env, networks, run
+
+
+# --- the state of a run ----------------------------------------------------------------------------------
+
+def counters(agent):
+    """The agent's counters: its environment steps, and the counter of its periodic update if it has one."""
+    periodic = getattr(type(agent), "periodic_update", None)
+    return ("env_steps",) + ((periodic[0],) if periodic else ())
 
 
 def training_state(agent, env, with_buffer=False):
@@ -33,7 +161,7 @@ def training_state(agent, env, with_buffer=False):
         "optimizers": {name: deepcopy(value.state_dict()) for name, value in parts
                        if isinstance(value, torch.optim.Optimizer)},
         "tensors": {name: value.detach().clone() for name, value in parts if isinstance(value, torch.Tensor)},
-        "counters": {name: getattr(agent, name) for name in COUNTERS if hasattr(agent, name)},
+        "counters": {name: getattr(agent, name) for name in counters(agent)},
         "history": {"columns": dict(agent.history), "updates": agent.history.updates,
                     "episodes": agent.history.episodes},
         "torch_rng": torch.get_rng_state(),

@@ -34,11 +34,19 @@ from tqdm.auto import tqdm
 
 from solutions.config import parse_overrides
 from solutions.evaluation import evaluate, plot_learning_curve, record_video
-from solutions.tooling.checkpoint import restore_training_state, training_state
+from solutions.tooling.checkpoint import (
+    CheckpointError,
+    first_line,
+    load_checkpoint,
+    resume_run,
+    save_checkpoint,
+    training_state,
+)
 from solutions.tooling.device import DEVICE_CHOICES, describe_device, on_device, pick_device
-from solutions.tooling.registry import ALGOS, DEFAULTS, build_agent, build_networks
-
-CHECKPOINT_FORMAT = "solutions-checkpoint-v1"
+from solutions.tooling.registry import ALGOS, DEFAULTS, make_agent
+from solutions.tooling.runs import new_run_record, train_and_evaluate
+from solutions.tooling.summary import threshold_for
+from solutions.tooling.sweep import grid, run_sweep
 
 
 def overrides(pairs, defaults):
@@ -80,10 +88,6 @@ def make_env(env_id):
         raise SystemExit(f"error: cannot make '{env_id}': {first_line(error)}") from None
 
 
-def first_line(error):
-    return str(error).splitlines()[0] if str(error).strip() else type(error).__name__
-
-
 def check_can_write(checkpoint, overwrite):
     """An existing checkpoint is replaced only when asked: a trained run is never lost by mistake."""
     if checkpoint.exists() and not overwrite:
@@ -106,67 +110,6 @@ def save_after_failure(checkpoint, algo, env_id, hidden, agent, networks, episod
     return f"{message} (the networks after {agent.env_steps} steps are saved in {checkpoint})"
 
 
-def save_checkpoint(path, algo, env_id, config, hidden_sizes, networks, episode_returns, run=None):
-    """Write the networks and config; `run` (see `run_record`) adds what a resumed run needs."""
-    torch.save(
-        {
-            "format": CHECKPOINT_FORMAT,
-            "algo": algo,
-            "env_id": env_id,
-            "config": dict(config),
-            "hidden_sizes": list(hidden_sizes),
-            "networks": {name: net.state_dict() for name, net in networks.items()},
-            "episode_returns": [float(r) for r in episode_returns],
-            **({"run": run} if run is not None else {}),
-        },
-        path,
-    )
-
-
-def load_checkpoint(path):
-    """Rebuild the networks of a checkpoint; exit with a one-line error if it cannot be loaded."""
-    path = Path(path)
-    if not path.is_file():
-        raise SystemExit(f"error: no checkpoint at '{path}'. Make one with: python -m solutions train --out DIR")
-    try:
-        # weights_only=True: only tensors and plain containers are unpickled, never arbitrary code.
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
-        raise SystemExit(f"error: '{path}' is not a readable checkpoint (corrupt, or not a torch file).") from None
-    try:
-        if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError("not a checkpoint written by `python -m solutions train`")
-        env = gym.make(checkpoint["env_id"])
-        networks = build_networks(checkpoint["algo"], env, tuple(checkpoint["hidden_sizes"]))
-        mismatch = architecture_mismatch(networks, checkpoint["networks"])
-        if mismatch is None:
-            for name, net in networks.items():
-                net.load_state_dict(checkpoint["networks"][name])
-    except Exception as error:  # a wrong format, algorithm, environment or network shape
-        raise SystemExit(f"error: '{path}' does not hold this package's networks: {first_line(error)}") from None
-    if mismatch is not None:
-        raise SystemExit(
-            f"error: '{path}' has another architecture than the {checkpoint['algo']} networks with hidden sizes "
-            f"{checkpoint['hidden_sizes']} it records: {mismatch}; it was not written by this package's train command"
-        )
-    return checkpoint, env, networks
-
-
-def architecture_mismatch(networks, saved):
-    """The first layer whose shape differs between built networks and saved weights, in words; None if none."""
-    for name, net in networks.items():
-        built, stored = net.state_dict(), saved.get(name, {})
-        for key in [*built, *(k for k in stored if k not in built)]:
-            if key not in stored:
-                return f"layer {name}.{key} {list(built[key].shape)} is missing from the checkpoint"
-            if key not in built:
-                return f"the checkpoint's layer {name}.{key} {list(stored[key].shape)} is not in the networks"
-            if built[key].shape != stored[key].shape:
-                return (f"layer {name}.{key} is {list(stored[key].shape)} in the checkpoint "
-                        f"but {list(built[key].shape)} in the networks")
-    return None
-
-
 def train_command(args):
     # Every check that can fail comes before the first step and the first file written.
     try:  # the event files are written at the end: a missing package is said now, not then
@@ -177,7 +120,10 @@ def train_command(args):
     check_train_args(args)
     device = device_of(args)
     if args.resume:
-        checkpoint, agent, env, networks, run = resume(args, device)
+        try:
+            checkpoint, agent, env, networks, run = resume_run(args.resume, device)
+        except CheckpointError as error:
+            raise SystemExit(f"error: {error}") from None
         algo, env_id, hidden = checkpoint["algo"], checkpoint["env_id"], checkpoint["hidden_sizes"]
         out = Path(args.out or Path(args.resume).parent)
     else:
@@ -193,19 +139,14 @@ def train_command(args):
         torch.manual_seed(args.seed)  # the networks' initial weights
         env = make_env(env_id)
         try:
-            networks = on_device(build_networks(algo, env, tuple(hidden)), device)
-            agent = build_agent(algo, config, networks)
+            agent = make_agent(algo, env, config, hidden, device)
         except (ValueError, TypeError) as error:
             raise SystemExit(f"error: {error}") from None
-        run = {"episode_returns": [], "episode_end_steps": [], "evaluations": []}
+        networks, run = agent.networks, new_run_record()
     print(describe_device(device))
     start_step = agent.env_steps
     try:
-        if args.target_return is None:
-            agent.train(env, args.steps)
-            add_episodes(run, agent)
-        else:
-            train_until(agent, env, networks["pi"], env_id, algo, args, run)
+        train_run(agent, env, env_id, algo, args, run)
     except (Exception, KeyboardInterrupt) as error:  # a NaN from the env, a simulator error, Ctrl-C in an
         # evaluation between chunks: keep what was learned (Ctrl-C inside `train` returns normally)
         message = save_after_failure(checkpoint_path, algo, env_id, hidden, agent, networks,
@@ -217,7 +158,7 @@ def train_command(args):
     run_state = {**run, "training_state": training_state(agent, env, with_buffer=args.save_buffer)}
     save_checkpoint(checkpoint_path, algo, env_id, agent.config, hidden, networks, run["episode_returns"], run_state)
     mean, report = evaluation_report(gym.make(env_id), networks["pi"], args.episodes, out)
-    evaluations = [*run["evaluations"], (agent.env_steps, mean)]
+    evaluations = [*((steps, mean) for steps, mean, _ in run["evaluations"]), (agent.env_steps, mean)]
     write_metrics(out, agent.history, run, evaluations, start_step, SummaryWriter)
     label = f"{algo.upper()} on {env_id}"
     ax = plot_learning_curve(run["episode_returns"], label=label, steps=run["episode_end_steps"],
@@ -231,38 +172,20 @@ def train_command(args):
     print("\n".join(lines))
 
 
-def resume(args, device):
-    """The agent, environment and run record of --resume's checkpoint, ready to train on `device`."""
-    checkpoint, _, networks = load_checkpoint(args.resume)
-    networks = on_device(networks, device)
-    if "run" not in checkpoint:
-        raise SystemExit(f"error: '{args.resume}' holds networks only (an older checkpoint); it cannot be resumed.")
-    env = gym.make(checkpoint["env_id"])
-    agent = build_agent(checkpoint["algo"], checkpoint["config"], networks)
-    run = {key: list(value) for key, value in checkpoint["run"].items() if key != "training_state"}
-    restore_training_state(agent, env, checkpoint["run"]["training_state"])
-    return checkpoint, agent, env, networks, run
-
-
-def add_episodes(run, agent):
-    run["episode_returns"] += [float(r) for r in agent.episode_returns]
-    run["episode_end_steps"] += list(agent.episode_end_steps)
-
-
-def train_until(agent, env, policy, env_id, algo, args, run):
-    """Train in chunks of --eval-every steps; stop once the evaluated mean return reaches --target-return."""
-    eval_env, end = gym.make(env_id), agent.env_steps + args.steps
+def train_run(agent, env, env_id, algo, args, run):
+    """--steps more steps; with --target-return, in chunks of --eval-every, until the evaluated return reaches it."""
+    if args.target_return is None:
+        train_and_evaluate(agent, env, None, args.steps, run=run)
+        return
+    start = agent.env_steps
     with tqdm(total=args.steps, desc=algo.upper(), unit="step") as progress:
-        while agent.env_steps < end:
-            agent.train(env, min(args.eval_every, end - agent.env_steps))
-            add_episodes(run, agent)
-            mean, _ = evaluate(eval_env, policy, n_episodes=10, seed=20_000)
-            run["evaluations"].append((agent.env_steps, mean))
-            progress.update(agent.env_steps - (end - args.steps) - progress.n)
+        def show(steps, mean, std):
+            progress.update(steps - start - progress.n)
             progress.set_postfix(evaluated_return=f"{mean:.0f}")
-            if mean >= args.target_return:
-                break
-    print(f"evaluated mean return {mean:.1f} after {agent.env_steps} environment steps")
+
+        train_and_evaluate(agent, env, gym.make(env_id), args.steps, args.eval_every, eval_episodes=10,
+                           eval_seed=20_000, stop_at_return=args.target_return, run=run, on_evaluation=show)
+    print(f"evaluated mean return {run['evaluations'][-1][1]:.1f} after {agent.env_steps} environment steps")
 
 
 def write_metrics(out, history, run, evaluations, start_step, SummaryWriter):
@@ -296,7 +219,10 @@ def evaluation_report(env, policy, episodes, out):
 
 def evaluate_command(args):
     device = device_of(args)
-    checkpoint, env, networks = load_checkpoint(args.checkpoint)
+    try:
+        checkpoint, env, networks = load_checkpoint(args.checkpoint)
+    except CheckpointError as error:
+        raise SystemExit(f"error: {error}") from None
     networks = on_device(networks, device)
     print(describe_device(device, "Evaluating"))
     out = Path(args.checkpoint).parent
@@ -304,6 +230,51 @@ def evaluate_command(args):
     print(f"{checkpoint['algo'].upper()} on {checkpoint['env_id']}: {report}")
     if args.video:
         print(f"video: {record_video(checkpoint['env_id'], networks['pi'], out / 'policy.mp4')}")
+
+
+def add_sweep_command(commands):
+    """Register `python -m solutions sweep` on the CLI's subcommands."""
+    sweep = commands.add_parser("sweep", help="train a grid of runs in parallel with Ray; summarize them")
+    sweep.add_argument("--algos", nargs="+", choices=ALGOS, default=["td3", "sac"])
+    sweep.add_argument("--envs", nargs="+", default=["InvertedPendulum-v5"])
+    sweep.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    sweep.add_argument("--steps", type=int, default=10_000, help="environment steps per run")
+    sweep.add_argument("--eval-every", type=int, default=1000, help="environment steps between evaluations")
+    sweep.add_argument("--eval-episodes", type=int, default=10)
+    sweep.add_argument("--hidden", type=int, nargs="+", default=[256, 256], help="hidden layer widths")
+    sweep.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides of every run")
+    sweep.add_argument("--variant", nargs="+", action="append", metavar=("NAME", "KEY=VALUE"),
+                       help="a config variant (repeat the flag for several); default: the agent's defaults")
+    sweep.add_argument("--threshold", type=float, help="return to reach (default: the env's reward_threshold)")
+    sweep.add_argument("--stop-at-threshold", action="store_true", help="end a run once it reaches the threshold")
+    sweep.add_argument("--out", required=True, help="output folder (a rerun skips the runs finished there)")
+    sweep.add_argument("--address", help="a Ray cluster's address (default: start Ray on this machine)")
+    sweep.add_argument("--num-cpus", type=int, help="CPUs for a local Ray (default: all)")
+    sweep.add_argument("--gpus-per-run", type=float, default=0, help="GPUs (or a fraction) per run; trains on CUDA")
+    sweep.add_argument("--max-retries", type=int, default=3, help="tries again a run whose worker process died")
+    sweep.set_defaults(run=sweep_command)
+
+
+def sweep_command(args):
+    if args.gpus_per_run and args.address is None and not torch.cuda.is_available():
+        raise SystemExit("error: --gpus-per-run needs a GPU, and torch sees none here. Drop the flag to train on CPUs.")
+    defaults = {key: value for algo in args.algos for key, value in DEFAULTS[algo].items()}  # --set's types
+    common = overrides(args.set, defaults)
+    variants = {name: {**common, **overrides(pairs, defaults)} for name, *pairs in args.variant or []}
+    for env_id in args.envs:
+        try:
+            gym.spec(env_id)
+        except gym.error.Error as error:
+            raise SystemExit(f"error: --envs: {error}") from None
+    specs = grid(args.algos, args.envs, args.seeds, variants or {"default": common}, steps=args.steps,
+                 eval_every=args.eval_every, eval_episodes=args.eval_episodes, hidden_sizes=args.hidden)
+    if args.stop_at_threshold:
+        for spec in specs:
+            spec["stop_at_return"] = threshold_for(spec["env"], args.threshold)
+    results = run_sweep(specs, args.out, args.address, args.num_cpus, args.gpus_per_run, args.max_retries,
+                        threshold=args.threshold)
+    if any("error" in r for r in results):
+        raise SystemExit(1)
 
 
 def main(argv=None):
@@ -335,8 +306,6 @@ def main(argv=None):
     evaluate_parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
                                  help="where the policy runs (default auto: the GPU when torch sees one, else the CPU)")
     evaluate_parser.set_defaults(run=evaluate_command)
-    from solutions.tooling.sweep import add_sweep_command  # imported here: solutions.tooling.sweep imports this module
-
     add_sweep_command(commands)
     args = parser.parse_args(argv)
     args.run(args)

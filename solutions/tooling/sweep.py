@@ -28,26 +28,17 @@ import warnings
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 import torch
-from matplotlib.figure import Figure
-from scipy import stats
 from tqdm.auto import tqdm
 
-from solutions.evaluation import evaluate
-from solutions.tooling.cli import overrides
-from solutions.tooling.device import on_device
-from solutions.tooling.registry import ALGOS, DEFAULTS, build_agent, build_networks
+from solutions.tooling.checkpoint import write_json
+from solutions.tooling.registry import make_agent
+from solutions.tooling.runs import train_and_evaluate
+from solutions.tooling.summary import summary
 
 RUN_DEFAULTS = {"variant": "default", "config": {}, "steps": 10_000, "eval_every": 1000, "eval_episodes": 10,
                 "eval_seed": 10_000, "hidden_sizes": [256, 256], "stop_at_return": None, "device": "cpu",
                 "print_evaluations": False}
-
-
-def make_agent(algo, env, config, hidden_sizes, device):
-    """The one place the sweep builds an agent: its networks (on `device`) and the agent around them."""
-    networks = on_device(build_networks(algo, env, tuple(hidden_sizes)), device)
-    return build_agent(algo, config, networks), networks["pi"]
 
 
 def run_spec(algo, env, seed, **settings):
@@ -86,23 +77,18 @@ def train_run(spec):
     torch.manual_seed(spec["seed"])  # the networks' initial weights
     env, eval_env = gym.make(spec["env"]), gym.make(spec["env"])
     config = {**spec["config"], "seed": spec["seed"], "tqdm_disable": True}
-    agent, policy = make_agent(spec["algo"], env, config, spec["hidden_sizes"], spec["device"])
-    evaluations, episode_returns, train_seconds, eval_seconds = [], [], 0.0, 0.0
-    while agent.env_steps < spec["steps"]:
-        start = time.perf_counter()
-        episode_returns += agent.train(env, min(spec["eval_every"], spec["steps"] - agent.env_steps))
-        train_seconds += time.perf_counter() - start
-        start = time.perf_counter()
-        mean, std = evaluate(eval_env, policy, n_episodes=spec["eval_episodes"], seed=spec["eval_seed"])
-        eval_seconds += time.perf_counter() - start
-        evaluations.append([agent.env_steps, round(mean, 2), round(std, 2)])
+    agent = make_agent(spec["algo"], env, config, spec["hidden_sizes"], spec["device"])
+
+    def show(steps, mean, std):
         if spec["print_evaluations"]:
-            print(f"{run_id(spec)}: {agent.env_steps:>7} steps, return {mean:7.1f} ± {std:5.1f}", flush=True)
-        if spec["stop_at_return"] is not None and mean >= spec["stop_at_return"]:
-            break
+            print(f"{run_id(spec)}: {steps:>7} steps, return {mean:7.1f} ± {std:5.1f}", flush=True)
+
+    run = train_and_evaluate(agent, env, eval_env, spec["steps"], spec["eval_every"], spec["eval_episodes"],
+                             spec["eval_seed"], spec["stop_at_return"], on_evaluation=show)
     return {"run_id": run_id(spec), "spec": spec, "config": jsonable(agent.config),
-            "evaluations": evaluations, "episode_returns": [round(float(r), 2) for r in episode_returns],
-            "timing": {"train_seconds": round(train_seconds, 2), "eval_seconds": round(eval_seconds, 2),
+            "evaluations": [[steps, round(mean, 2), round(std, 2)] for steps, mean, std in run["evaluations"]],
+            "episode_returns": [round(r, 2) for r in run["episode_returns"]],
+            "timing": {"train_seconds": round(run["train_seconds"], 2), "eval_seconds": round(run["eval_seconds"], 2),
                        "wall_seconds": round(time.time() - started, 2), "started": started},
             "node_id": node_id(), "host": socket.gethostname(), "pid": os.getpid()}
 
@@ -155,13 +141,6 @@ def read_finished(path, spec):
     except (OSError, ValueError):
         return None
     return record if record.get("spec") == spec and "error" not in record else None
-
-
-def write_json(path, record):
-    """Write whole or not at all: a sweep killed mid-write leaves no half file that reads as finished."""
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(record, indent=1) + "\n")
-    partial.replace(path)
 
 
 def error_record(spec, error):
@@ -271,143 +250,3 @@ def run_todo(todo, records, out, gpus_per_run, max_retries, run, total):
             write_json(out / "runs" / f"{i}.json", records[i])
             progress.set_postfix(failed=sum("error" in r for r in records.values() if r), refresh=False)
             progress.update(1)
-
-
-def cell_name(record):
-    spec = record["spec"]
-    variant = "" if spec["variant"] in ("default", spec["algo"]) else f" ({spec['variant']})"
-    return f"{spec['algo']}{variant}", spec["env"]
-
-
-def iqm(values, axis=-1):
-    """Interquartile mean: the mean of the middle 50% of the values (robust to one outlying seed)."""
-    return stats.trim_mean(values, 0.25, axis=axis)
-
-
-def bootstrap_ci(values, statistic):
-    """95% percentile-bootstrap interval of `statistic` over seeds (scipy.stats.bootstrap); NaN for one seed."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    result = stats.bootstrap((values,), statistic, confidence_level=0.95, n_resamples=2000,
-                             method="percentile", random_state=0)
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
-
-
-def threshold_for(env_id, threshold):
-    """The given threshold, else the environment's registered reward_threshold (950 for the pendulum)."""
-    return threshold if threshold is not None else gym.spec(env_id).reward_threshold
-
-
-def steps_to_reach(record, threshold):
-    return next((steps for steps, mean, _ in record["evaluations"] if mean >= threshold), None)
-
-
-def summary(results, out, threshold=None):
-    """Write out/summary.md (one row per cell of the grid) and out/summary.png; return the markdown."""
-    cells = {}
-    for r in results:
-        if "error" not in r:
-            cells.setdefault(cell_name(r), []).append(r)
-    lines = ["| agent | environment | seeds | budget | threshold | reached | median steps to threshold | "
-             "steps per seed | final return IQM [95% CI] | train s per seed |", "|---" * 10 + "|"]
-    for (agent, env_id), runs in cells.items():
-        runs.sort(key=lambda r: r["spec"]["seed"])
-        level = threshold_for(env_id, threshold)
-        reached = [steps_to_reach(r, level) if level is not None else None for r in runs]
-        median = np.median([np.inf if s is None else s for s in reached])
-        budget = max(r["spec"]["steps"] for r in runs)
-        median_text = f"{median:,.0f}" if np.isfinite(median) else f"> {budget:,}"
-        final = [r["evaluations"][-1][1] for r in runs]
-        low, high = bootstrap_ci(final, iqm)
-        interval = f" [{low:.0f}, {high:.0f}]" if np.isfinite(low) else ""
-        seeds = ", ".join(str(r["spec"]["seed"]) for r in runs)
-        per_seed = ", ".join("—" if s is None else f"{s:,}" for s in reached)
-        seconds = ", ".join(f"{r['timing']['train_seconds']:.0f}" for r in runs)
-        level_text = "—" if level is None else f"{level:g}"
-        lines.append(f"| {agent} | {env_id} | {seeds} | {budget:,} | {level_text} | "
-                     f"{sum(s is not None for s in reached)}/{len(runs)} | {median_text} | {per_seed} | "
-                     f"{iqm(final):.0f}{interval} | {seconds} |")
-    failed = [r for r in results if "error" in r]
-    lines += [""] + [f"FAILED {r['run_id']}: {r['error']}" for r in failed] + [""] * bool(failed)
-    lines.append("Final return: the last evaluation of each seed (mean over its evaluation episodes); IQM with a "
-                 "95% percentile-bootstrap interval over seeds (scipy.stats.bootstrap, 2,000 resamples). An "
-                 "unreached threshold counts as more than the budget for the median.")
-    text = "\n".join(lines) + "\n"
-    Path(out, "summary.md").write_text(text)
-    plot_summary(cells, threshold, Path(out, "summary.png"))
-    return text
-
-
-def plot_summary(cells, threshold, path):
-    """Mean evaluated return over seeds ± its 95% bootstrap CI against environment steps, one panel per env."""
-    envs = sorted({env_id for _, env_id in cells})
-    # A Figure of its own, not pyplot's: summaries are written to files, on machines that may have no
-    # display, and a notebook that imports this module keeps its inline figures.
-    fig = Figure(figsize=(6.5 * len(envs), 4))
-    axes = fig.subplots(1, len(envs), squeeze=False)
-    for ax, env_id in zip(axes[0], envs):
-        for (agent, cell_env), runs in cells.items():
-            if cell_env != env_id:
-                continue
-            by_step = {}
-            for r in runs:
-                for steps, mean, _ in r["evaluations"]:
-                    by_step.setdefault(steps, []).append(mean)
-            steps = np.array(sorted(by_step))
-            means = np.array([np.mean(by_step[s]) for s in steps])
-            intervals = np.array([bootstrap_ci(by_step[s], np.mean) for s in steps])
-            line, = ax.plot(steps, means, marker="o", markersize=3, label=f"{agent} ({len(runs)} seeds)")
-            ax.fill_between(steps, intervals[:, 0], intervals[:, 1], color=line.get_color(), alpha=0.2)
-        level = threshold_for(env_id, threshold)
-        if level is not None:
-            ax.axhline(level, color="grey", linestyle="--", linewidth=1, label=f"threshold ({level:g})")
-        ax.set(title=env_id, xlabel="environment steps", ylabel="evaluated return (mean, 95% CI)")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-
-
-def add_sweep_command(commands):
-    """Register `python -m solutions sweep` on the CLI's subcommands."""
-    sweep = commands.add_parser("sweep", help="train a grid of runs in parallel with Ray; summarize them")
-    sweep.add_argument("--algos", nargs="+", choices=ALGOS, default=["td3", "sac"])
-    sweep.add_argument("--envs", nargs="+", default=["InvertedPendulum-v5"])
-    sweep.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    sweep.add_argument("--steps", type=int, default=10_000, help="environment steps per run")
-    sweep.add_argument("--eval-every", type=int, default=1000, help="environment steps between evaluations")
-    sweep.add_argument("--eval-episodes", type=int, default=10)
-    sweep.add_argument("--hidden", type=int, nargs="+", default=[256, 256], help="hidden layer widths")
-    sweep.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides of every run")
-    sweep.add_argument("--variant", nargs="+", action="append", metavar=("NAME", "KEY=VALUE"),
-                       help="a config variant (repeat the flag for several); default: the agent's defaults")
-    sweep.add_argument("--threshold", type=float, help="return to reach (default: the env's reward_threshold)")
-    sweep.add_argument("--stop-at-threshold", action="store_true", help="end a run once it reaches the threshold")
-    sweep.add_argument("--out", required=True, help="output folder (a rerun skips the runs finished there)")
-    sweep.add_argument("--address", help="a Ray cluster's address (default: start Ray on this machine)")
-    sweep.add_argument("--num-cpus", type=int, help="CPUs for a local Ray (default: all)")
-    sweep.add_argument("--gpus-per-run", type=float, default=0, help="GPUs (or a fraction) per run; trains on CUDA")
-    sweep.add_argument("--max-retries", type=int, default=3, help="tries again a run whose worker process died")
-    sweep.set_defaults(run=sweep_command)
-
-
-def sweep_command(args):
-    if args.gpus_per_run and args.address is None and not torch.cuda.is_available():
-        raise SystemExit("error: --gpus-per-run needs a GPU, and torch sees none here. Drop the flag to train on CPUs.")
-    defaults = {key: value for algo in args.algos for key, value in DEFAULTS[algo].items()}  # --set's types
-    common = overrides(args.set, defaults)
-    variants = {name: {**common, **overrides(pairs, defaults)} for name, *pairs in args.variant or []}
-    for env_id in args.envs:
-        try:
-            gym.spec(env_id)
-        except gym.error.Error as error:
-            raise SystemExit(f"error: --envs: {error}") from None
-    specs = grid(args.algos, args.envs, args.seeds, variants or {"default": common}, steps=args.steps,
-                 eval_every=args.eval_every, eval_episodes=args.eval_episodes, hidden_sizes=args.hidden)
-    if args.stop_at_threshold:
-        for spec in specs:
-            spec["stop_at_return"] = threshold_for(spec["env"], args.threshold)
-    results = run_sweep(specs, args.out, args.address, args.num_cpus, args.gpus_per_run, args.max_retries,
-                        threshold=args.threshold)
-    if any("error" in r for r in results):
-        raise SystemExit(1)
