@@ -1,6 +1,6 @@
 """DDPG from pixels on CarRacing-v3: the learning curve (evaluated return against frames), resumable.
 
-Trains `pixel_ddpg_agent` (solutions/pixels.py: shared encoder, action repeat 8, stacks of 4 grey
+Trains `pixel_ddpg_agent` (solutions/pixel_ddpg.py: shared encoder, action repeat 8, stacks of 4 grey
 84x84 frames, gas and brake on one axis, exploration noise 0.3, DrQ's random shifts, training
 episodes cut after 25 agent steps without a reward) for `--frames` simulator frames. Every
 `--eval-every` frames it evaluates the deterministic policy over `--eval-episodes` full episodes on
@@ -39,14 +39,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from solutions.evaluation import evaluate
-from solutions.pixels import (
-    PIXEL_DDPG_DEFAULTS,
-    make_pixel_env,
-    pixel_ddpg_agent,
-    pixel_networks,
-    pixelPolicyNetwork,
-    pixelQNetwork,
-)
+from solutions.pixel_ddpg import PIXEL_DDPG_DEFAULTS, pixel_ddpg_agent
+from solutions.pixel_env import make_pixel_env
+from solutions.pixel_networks import pixel_networks, pixelPolicyNetwork, pixelQNetwork
 from solutions.tooling.checkpoint import restore_training_state, training_state
 from solutions.tooling.device import describe_device, pick_device
 

@@ -36,9 +36,11 @@ class ddpg_agent:
     # and no step taken only once every few updates.
     roles = {"Q": "critic", "pi": "policy"}
     periodic_update = None
+    # The config's keys and their defaults; a subclass with keys of its own names its own (pixel_ddpg_agent).
+    defaults = DDPG_DEFAULTS
 
     def __init__(self, config, value_network, policy_network):
-        self.config = read_config(config, DDPG_DEFAULTS, "ddpg_agent")
+        self.config = read_config(config, self.defaults, type(self).__name__)
         self.gamma = self.config["gamma"]
         self.tau = self.config["tau"]
         self.batch_size = int(self.config["batch_size"])
@@ -56,8 +58,9 @@ class ddpg_agent:
         self.pi_target = target_copy(policy_network)
         # fused=True: Adam updates each tensor in one kernel instead of a dozen small ones (~10% faster).
         self.Q_optimizer = torch.optim.Adam(self.Q.parameters(), lr=self.config["learning_rate"], fused=True)
-        self.pi_optimizer = torch.optim.Adam(self.pi.parameters(), lr=self.config["learning_rate"], fused=True)
-        self.memory = ReplayBuffer(self.config["buffer_size"], self.device)
+        # actor_parameters() and make_replay_buffer() are hooks (below): π's parameters and a ReplayBuffer here.
+        self.pi_optimizer = torch.optim.Adam(self.actor_parameters(), lr=self.config["learning_rate"], fused=True)
+        self.memory = self.make_replay_buffer()
         self.ou_noise = None
         if self.config["noise_type"] == "ou":
             action_dim = self.pi.action_scale.shape[0]
@@ -65,6 +68,15 @@ class ddpg_agent:
         self.env_steps = 0  # counted across calls to `train`, so that a second call does not warm up again
         self.episode_returns = []
         self.history = History(self.config["history_every"])  # diagnostics, recorded by `train`
+
+    # Two hooks of the construction, for a subclass to override (pixel_ddpg_agent does both):
+    def actor_parameters(self):
+        """What the actor's optimizer trains: all of π's parameters w."""
+        return self.pi.parameters()
+
+    def make_replay_buffer(self):
+        """The replay buffer `memory`: buffer_size transitions (s, a, r, s', terminated), on the networks' device."""
+        return ReplayBuffer(self.config["buffer_size"], self.device)
 
     def critic_target(self, R, Y, D):
         """y = r + γ (1 - terminated) Q(s', π(s'; w'); θ')."""

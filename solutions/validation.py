@@ -68,7 +68,8 @@ def check_network_spaces(env, network_name, actions="continuous", observations="
     if observations == "vector" and len(shape) == 3:
         raise TypeError(
             f"{network_name} takes flat vector observations, but this environment's are images of shape "
-            f"{shape}: for pixels use make_pixel_env, pixel_networks and pixel_ddpg_agent from solutions/pixels.py."
+            f"{shape}: for pixels use make_pixel_env (solutions/pixel_env.py), pixel_networks "
+            "(solutions/pixel_networks.py) and pixel_ddpg_agent (solutions/pixel_ddpg.py)."
         )
     if observations == "vector" and len(shape) != 1:
         raise TypeError(

@@ -6,19 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from solutions.pixels import (
-    ActionRepeat,
-    PixelReplayBuffer,
-    ThrottleAxis,
-    TruncateWhenStuck,
-    make_pixel_env,
-    pixel_ddpg_agent,
-    pixel_networks,
-    pixelPolicyNetwork,
-    pixelQNetwork,
-    random_shift,
-    resize_frame,
-)
+from solutions.augmentation import random_shift
+from solutions.frame_buffer import PixelReplayBuffer
+from solutions.pixel_ddpg import pixel_ddpg_agent
+from solutions.pixel_env import ActionRepeat, ThrottleAxis, TruncateWhenStuck, make_pixel_env, resize_frame
+from solutions.pixel_networks import pixel_networks, pixelPolicyNetwork, pixelQNetwork
 
 
 def bytes_per_transition(action_dim):

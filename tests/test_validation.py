@@ -17,8 +17,10 @@ from conftest import make_toy_env
 from solutions.crossq import CROSSQ_DEFAULTS, crossq_agent, crossQNetwork
 from solutions.ddpg import DDPG_DEFAULTS, ddpg_agent
 from solutions.evaluation import evaluate
+from solutions.frame_buffer import fitting_buffer_size, transition_bytes
 from solutions.networks import QNetwork, policyNetwork
-from solutions.pixels import fitting_buffer_size, pixel_ddpg_agent, pixel_networks, transition_bytes
+from solutions.pixel_ddpg import pixel_ddpg_agent
+from solutions.pixel_networks import pixel_networks
 from solutions.sac import SAC_DEFAULTS, sac_agent
 from solutions.sac_discrete import SAC_DISCRETE_DEFAULTS, categoricalPolicy, discreteQNetwork, sac_discrete_agent
 from solutions.sac_policy import squashedGaussianPolicy
@@ -82,7 +84,8 @@ def test_vector_networks_on_images_name_the_pixel_agent(network):
         network(env)
     assert one_line(error) == (
         f"{network.__name__} takes flat vector observations, but this environment's are images of shape "
-        "(96, 96, 3): for pixels use make_pixel_env, pixel_networks and pixel_ddpg_agent from solutions/pixels.py."
+        "(96, 96, 3): for pixels use make_pixel_env (solutions/pixel_env.py), pixel_networks "
+        "(solutions/pixel_networks.py) and pixel_ddpg_agent (solutions/pixel_ddpg.py)."
     )
 
 
@@ -355,7 +358,7 @@ PIXEL_SPACES = spaces(gym.spaces.Box(0, 255, (4, 84, 84), np.uint8), gym.spaces.
 
 
 def test_the_pixel_default_buffer_is_cut_to_half_the_available_memory(monkeypatch, capsys):
-    monkeypatch.setattr("solutions.pixels.available_memory_bytes", lambda: 1_000_000_000)
+    monkeypatch.setattr("solutions.pixel_ddpg.available_memory_bytes", lambda: 1_000_000_000)
     Q, pi = pixel_networks(PIXEL_SPACES, hidden_size=8)
     agent = pixel_ddpg_agent(QUIET, Q, pi)
     assert transition_bytes((4, 84, 84), 3) == 35_300
@@ -367,7 +370,7 @@ def test_the_pixel_default_buffer_is_cut_to_half_the_available_memory(monkeypatc
 
 
 def test_a_chosen_pixel_buffer_that_cannot_fit_is_refused_at_once(monkeypatch):
-    monkeypatch.setattr("solutions.pixels.available_memory_bytes", lambda: 8_000_000_000)
+    monkeypatch.setattr("solutions.pixel_ddpg.available_memory_bytes", lambda: 8_000_000_000)
     Q, pi = pixel_networks(PIXEL_SPACES, hidden_size=8)
     with pytest.raises(ValueError) as error:
         pixel_ddpg_agent({**QUIET, "buffer_size": 1e6}, Q, pi)
