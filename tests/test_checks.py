@@ -18,7 +18,7 @@ from solutions.crossq import crossq_agent
 from solutions.ddpg import ddpg_agent
 from solutions.gradient_step import gradient_step
 from solutions.networks import QNetwork, action_bounds, policyNetwork
-from solutions.pixels import pixel_ddpg_agent
+from solutions.pixel_ddpg import pixel_ddpg_agent
 from solutions.replay_buffer import ReplayBuffer
 from solutions.sac import sac_agent
 from solutions.sac_discrete import sac_discrete_agent

@@ -17,17 +17,21 @@ The environment is a fake: an object with an `observation_space` (3 numbers) and
 whose bounds are NOT centred on zero, low = [-1, 0] and high = [3, 2], so that a policy that
 forgets to shift its actions by (high + low) / 2 is caught. Agents are checked with small
 reference networks and a hand-built batch of 8 transitions.
+
+Layout: one module per solution module (networks, replay_buffer, ddpg, td3, sac_policy, sac,
+sac_discrete, crossq, pixel_ddpg), and the machinery they share: report (the PASS/FAIL lines),
+fixtures (fake environments, batches, configs, the agent factory), fake_episodes (runs `train` on a
+fake environment), agent_properties and policy_properties (properties several checks share).
 """
 
 from solutions.checks.crossq import check_crossq_agent
-from solutions.checks.ddpg import (
-    check_ddpg_agent,
-    check_pixel_ddpg_agent,
-    check_policy_network,
-    check_q_network,
-    check_replay_buffer,
-)
-from solutions.checks.sac import check_sac_agent, check_sac_discrete_agent, check_squashed_gaussian_policy
+from solutions.checks.ddpg import check_ddpg_agent
+from solutions.checks.networks import check_policy_network, check_q_network
+from solutions.checks.pixel_ddpg import check_pixel_ddpg_agent
+from solutions.checks.replay_buffer import check_replay_buffer
+from solutions.checks.sac import check_sac_agent
+from solutions.checks.sac_discrete import check_sac_discrete_agent
+from solutions.checks.sac_policy import check_squashed_gaussian_policy
 from solutions.checks.td3 import check_td3_agent
 
 __all__ = [

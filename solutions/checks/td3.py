@@ -1,26 +1,14 @@
-"""Checks for notebook 2 (TD3): the agent."""
+"""Check for the TD3 agent of notebook 2 (solutions/td3.py)."""
 
 from copy import deepcopy
 
 import torch
 
-from solutions import networks
-from solutions.checks.common import (
-    ACT_DIM,
-    BATCH,
-    BIAS,
+from solutions.checks.agent_properties import (
     DONE_NOT_NEGATED,
-    HIDDEN,
-    HIGH,
-    LOW,
     MISSING_DONE,
     MISSING_GAMMA,
-    SCALE,
     TAKES_MAX,
-    TD3_CONFIG,
-    Failure,
-    NotJudged,
-    Report,
     changed,
     check_actor_step,
     check_critic_step,
@@ -28,22 +16,26 @@ from solutions.checks.common import (
     check_explore,
     check_soft_update,
     check_target_copies,
-    check_train,
     compare_target,
+    require_attributes,
+    snapshot,
+)
+from solutions.checks.fake_episodes import check_train
+from solutions.checks.fixtures import (
+    ACT_DIM,
+    BATCH,
+    BIAS,
+    HIGH,
+    LOW,
+    SCALE,
+    TD3_CONFIG,
+    agent_factory,
     fake_env,
     fixed_batch,
-    isolated,
-    perturb,
-    require_attributes,
-    shape,
-    snapshot,
-    tensor,
     transition,
 )
-
-# ---------------------------------------------------------------------------------------------
-# TD3
-# ---------------------------------------------------------------------------------------------
+from solutions.checks.report import Failure, NotJudged, Report, isolated, shape, tensor
+from solutions.networks import QNetwork, policyNetwork
 
 
 @isolated
@@ -54,14 +46,8 @@ def check_td3_agent(td3_agent):
     gamma, tau, freq = TD3_CONFIG["gamma"], TD3_CONFIG["tau"], TD3_CONFIG["policy_update_freq"]
     signs = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
 
-    def make(overrides=None, shifted=True):
-        torch.manual_seed(1)
-        Q1, Q2 = networks.QNetwork(env, HIDDEN), networks.QNetwork(env, HIDDEN)
-        agent = td3_agent({**TD3_CONFIG, **(overrides or {})}, Q1, Q2, networks.policyNetwork(env, HIDDEN))
-        if shifted:  # the online networks differ from the targets: using the wrong ones shows
-            for seed, name in enumerate(("Q1", "Q2", "pi")):
-                perturb(getattr(agent, name), 2 + seed)
-        return agent
+    networks = (QNetwork, QNetwork, policyNetwork)
+    make = agent_factory(td3_agent, TD3_CONFIG, env, networks, perturbed=("Q1", "Q2", "pi"))
 
     def copies(agent, names=("Q1_target", "Q2_target", "pi_target")):
         return [deepcopy(getattr(agent, name)) for name in names]
@@ -251,5 +237,5 @@ def check_td3_agent(td3_agent):
     def explore():
         check_explore(make({"exploration_noise": 10.0}))
 
-    check_train(report, lambda overrides: make(overrides, shifted=False))
+    check_train(report, make)
     return report.all_passed
