@@ -49,8 +49,7 @@ def warmed_up_agent(agent_class, algo):
     env = gym.make(ENV_ID)
     networks = build_networks(algo, env)
     config = {"seed": 0, "tqdm_disable": True, "delay_learning": WARM_UP + 1}
-    agent = (agent_class(config, networks["Q"], networks["pi"]) if algo == "ddpg"
-             else agent_class(config, networks["Q1"], networks["Q2"], networks["pi"]))
+    agent = agent_class(config, *(networks[name] for name in agent_class.roles))
     agent.train(env, WARM_UP)  # random actions into the buffer, no update yet
     agent.history.start()  # record, as `train` does while it runs
     return agent

@@ -174,23 +174,39 @@ def plot_history(history, columns=None, axes=None, label=None):
     """Plot the diagnostics of a training run against environment steps, one panel per column.
 
     `history` maps column names to equal-length lists and has an "env_steps" column (an agent's
-    `agent.history`, or a DataFrame read from metrics.csv). `columns` defaults to every diagnostic
-    present among critic loss, mean Q, actor loss, α, entropy and updates per second. Pass the
-    `axes` of an earlier call (and a `label`) to draw a second run on the same panels.
+    `agent.history`, or a DataFrame read from metrics.csv); an agent may be passed instead of its
+    history. `columns` defaults to every diagnostic present among critic loss, mean Q, actor loss, α,
+    entropy and updates per second. Pass the `axes` of an earlier call (and a `label`) to draw a second
+    run on the same panels. A column the run did not record keeps its panel, which says so, and one
+    printed line says how to record it: the plots work with any agent that trains.
     """
     import matplotlib.pyplot as plt
 
+    if hasattr(history, "history") and not hasattr(history, "keys"):
+        history = history.history  # an agent: its diagnostics
+    if not hasattr(history, "keys"):  # an agent whose own loop keeps no history
+        history = {}
+        print("No diagnostics to plot: this agent has no `history`. The course's loop fills one: end your "
+              "agent's train with `return training.train(self, env, max_steps)` (solutions/training.py).")
     columns = columns or [name for name in HISTORY_LABELS if name in history]
+    if not columns:
+        return []
     if axes is None:
         rows = (len(columns) + 1) // 2
         axes = plt.subplots(rows, 2, figsize=(11, 3 * rows), squeeze=False, sharex=True)[1].ravel()
         for unused in axes[len(columns):]:
             unused.set_visible(False)
-    x = np.asarray(history["env_steps"], dtype=float)
+    missing = [name for name in columns if name not in history]
+    if history and missing:
+        print(f"Not recorded by this agent: {', '.join(missing)}. Its steps record a value with "
+              f"self.history.add({missing[0]}=value.detach()) (solutions/history.py); the other panels are drawn.")
     for ax, name in zip(axes, columns):
-        ax.plot(x, np.asarray(history[name], dtype=float), label=label)
         ax.set_ylabel(HISTORY_LABELS.get(name, name))
         ax.set_xlabel("environment steps")
+        if name in missing:
+            ax.text(0.5, 0.5, f"{name}: not recorded", ha="center", va="center", transform=ax.transAxes)
+            continue
+        ax.plot(np.asarray(history["env_steps"], dtype=float), np.asarray(history[name], dtype=float), label=label)
         if label is not None:
             ax.legend()
     return axes

@@ -512,7 +512,7 @@ def planted_train(agent, env, max_steps, mistake):
 
 TRAIN_MISTAKES = {
     "done = terminated or truncated": ("stores terminated only", "`terminated or truncated`"),
-    "no warm-up": ("random actions from env.action_space.sample()", "no random warm-up"),
+    "no warm-up": ("steps act with env.action_space.sample()", "no random warm-up"),
     "no reset": ("resets the environment", "no reset at the end of an episode"),
     "right": (None, None),
 }

@@ -115,9 +115,10 @@ def test_top_cell_states_the_running_time(path):
 
 
 def test_repository_sync_rewrites_every_copy_of_the_address(tmp_path):
-    for folder in ("solutions", "notebooks"):
-        (tmp_path / folder).mkdir()
-    shutil.copy(ROOT / "solutions" / "repository.py", tmp_path / "solutions" / "repository.py")
+    for folder in ("solutions/tooling", "notebooks"):
+        (tmp_path / folder).mkdir(parents=True)
+    module = Path("solutions") / "tooling" / "repository.py"
+    shutil.copy(ROOT / module, tmp_path / module)
     shutil.copy(ROOT / "README.md", tmp_path / "README.md")
     for path in NOTEBOOKS:
         shutil.copy(path, tmp_path / "notebooks" / path.name)
@@ -125,8 +126,8 @@ def test_repository_sync_rewrites_every_copy_of_the_address(tmp_path):
 
     changed = repository.sync(fork, root=tmp_path)
 
-    assert tmp_path / "solutions" / "repository.py" in changed
-    assert f'REPOSITORY_URL = "{fork}"' in (tmp_path / "solutions" / "repository.py").read_text()
+    assert tmp_path / module in changed
+    assert f'REPOSITORY_URL = "{fork}"' in (tmp_path / module).read_text()
     for path in NOTEBOOKS:
         notebook = nbformat.read(tmp_path / "notebooks" / path.name, as_version=4)
         assert f'REPOSITORY = "{fork}"' in setup_cell(notebook).source

@@ -105,7 +105,7 @@ def test_make_agent_builds_every_algorithm_by_name():
     assert ALGOS == ["ddpg", "td3", "sac", "crossq", "sac_discrete"]
     for algo in ALGOS:
         env = gym.make("CartPole-v1") if algo == "sac_discrete" else make_toy_env()
-        agent = make_agent(algo, env, {"tqdm_disable": True, "delay_learning": 40, "batch_size": 16}, (8,))
+        agent = make_agent(algo, env, {"tqdm_disable": True, "delay_learning": 40, "batch_size": 16, "seed": 0}, (8,))
         assert type(agent).__name__ == f"{algo}_agent" and agent.pi is agent.networks["pi"]
         assert len(agent.train(env, 60)) >= 1 and agent.history.updates == 21 * agent.updates_per_step
     with pytest.raises(ValueError, match="unknown algorithm 'ppo'; choose one of ddpg, td3"):
@@ -153,6 +153,28 @@ def test_learning_curve_against_steps_with_evaluations_and_several_seeds():
     band = ax.collections[0]
     assert band is not None and ax.get_legend() is not None
     assert ax.containers[0].lines[0].get_ydata()[0] == pytest.approx(2.0)  # mean of the two evaluations
+
+
+def test_plot_history_keeps_a_panel_per_column_and_says_what_an_agent_did_not_record(capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from solutions.evaluation import plot_history
+
+    class OwnLoopAgent:  # a student's agent whose own training loop keeps no history
+        pass
+
+    axes = plot_history(OwnLoopAgent(), ["mean_q", "critic_loss"])
+    assert len(axes) == 2 and [ax.texts[0].get_text() for ax in axes] == ["mean_q: not recorded",
+                                                                         "critic_loss: not recorded"]
+    assert capsys.readouterr().out == (
+        "No diagnostics to plot: this agent has no `history`. The course's loop fills one: end your agent's train "
+        "with `return training.train(self, env, max_steps)` (solutions/training.py).\n")
+    history = {"env_steps": [100, 200], "updates": [100, 200], "critic_loss": [1.0, 0.5]}
+    axes = plot_history(history, ["mean_q", "critic_loss"])
+    assert axes[0].texts[0].get_text() == "mean_q: not recorded" and list(axes[1].lines[0].get_ydata()) == [1.0, 0.5]
+    assert capsys.readouterr().out.startswith("Not recorded by this agent: mean_q. Its steps record a value with "
+                                              "self.history.add(mean_q=value.detach())")
 
 
 def test_an_algorithm_that_does_not_fit_the_action_space_is_refused_by_name():

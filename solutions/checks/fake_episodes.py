@@ -203,8 +203,8 @@ def check_train(report, make, action_space=None, observation_space=None):
                 )
 
     @report.check(
-        f"the first delay_learning = {WARM_UP} steps take random actions from env.action_space.sample(), "
-        "with no update",
+        f"the first L = max(delay_learning, batch_size) = {WARM_UP} steps act with env.action_space.sample(), "
+        f"and no update comes before step {WARM_UP}",
         look_at,
     )
     def warm_up():
@@ -218,21 +218,24 @@ def check_train(report, make, action_space=None, observation_space=None):
         )
         raise Failure(
             seen,
-            "no random warm-up: while fewer than delay_learning steps are taken, act with "
-            "env.action_space.sample() and do not update (the buffer first needs varied data)",
+            "no random warm-up: for the first L = max(delay_learning, batch_size) steps, act with "
+            "env.action_space.sample() and do not update before the L-th transition is stored (the buffer first "
+            "needs varied data)",
             look_at,
         )
 
-    @report.check(f"learning starts after the warm-up: every step from step {WARM_UP + 1} on updates", look_at)
+    @report.check(f"the first update follows step L = {WARM_UP}, and updates follow every step from then on",
+                  look_at)
     def learning_starts():
-        after = [updates.count(step) for step in range(WARM_UP + 1, env.total + 1)]
+        after = [updates.count(step) for step in range(WARM_UP, env.total + 1)]
         if after and min(after) >= 1 and len(set(after)) == 1:
             return
         if not updates:
             mistake = "no update at all: call the update (critic and actor steps) at each step after the warm-up"
         else:
             mistake = (
-                "after the warm-up, update at every environment step (updates_per_step times), not only at some steps"
+                "update updates_per_step times after every environment step from step L = max(delay_learning, "
+                "batch_size) on, the L-th included: the first update follows the L-th stored transition"
             )
         raise Failure(f"critic steps per environment step after the warm-up: {after}", mistake, look_at)
 

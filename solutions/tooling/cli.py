@@ -4,6 +4,7 @@
     python -m solutions evaluate runs/td3/checkpoint.pt --episodes 10 --video
 
     python -m solutions train --resume runs/td3/checkpoint.pt --steps 10000
+    python -m solutions sweep --algos sac td3 --seeds 0 1 2 --steps 10000 --out runs/sweep
 
 `train` writes into --out: checkpoint.pt (the networks' weights, the config, and what a resumed run
 needs: targets, optimizer states, α, counters, random states, the episode in progress, and with
@@ -14,6 +15,9 @@ episodes of the deterministic policy) and policy.mp4.
 
 `--device auto` (the default) trains, and evaluates, on the GPU when torch sees one, else on the CPU,
 and says which in one line; `--device cuda` on a machine without a GPU is a one-line error.
+
+`sweep` trains a grid of runs in parallel with Ray and summarizes them (solutions/tooling/sweep.py).
+torch takes the idle cores only (solutions/tooling/threads.py).
 
 Every mistake on the command line is a one-line error before anything is written; an existing
 checkpoint is replaced only with --overwrite (resuming a run replaces its own); a run that fails
@@ -47,6 +51,7 @@ from solutions.tooling.registry import ALGOS, DEFAULTS, make_agent
 from solutions.tooling.runs import new_run_record, train_and_evaluate
 from solutions.tooling.summary import threshold_for
 from solutions.tooling.sweep import grid, run_sweep
+from solutions.tooling.threads import set_torch_threads
 
 
 def overrides(pairs, defaults):
@@ -308,6 +313,8 @@ def main(argv=None):
     evaluate_parser.set_defaults(run=evaluate_command)
     add_sweep_command(commands)
     args = parser.parse_args(argv)
+    if args.command != "sweep":  # a sweep's tasks take one thread each
+        set_torch_threads()  # the idle cores only: a busy neighbour and this run would fight over the rest
     args.run(args)
 
 

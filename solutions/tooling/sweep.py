@@ -35,6 +35,7 @@ from solutions.tooling.checkpoint import write_json
 from solutions.tooling.registry import make_agent
 from solutions.tooling.runs import train_and_evaluate
 from solutions.tooling.summary import summary
+from solutions.tooling.threads import set_torch_threads
 
 RUN_DEFAULTS = {"variant": "default", "config": {}, "steps": 10_000, "eval_every": 1000, "eval_episodes": 10,
                 "eval_seed": 10_000, "hidden_sizes": [256, 256], "stop_at_return": None, "device": "cpu",
@@ -223,7 +224,7 @@ def run_experiment(run, specs, name):
 
 def on_one_thread(run, spec):
     """A Ray task: one CPU, so one torch thread (more would only fight the other tasks for the cores)."""
-    torch.set_num_threads(1)
+    set_torch_threads(1)
     return run(spec)
 
 
