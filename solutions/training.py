@@ -1,9 +1,11 @@
 """The training loop of every agent (DDPG, TD3, SAC, CrossQ, discrete SAC, pixel DDPG), written once.
 
 What differs between the algorithms lives in the agent; the loop only calls it. `Agent` below names
-what the loop reads from an agent, so that any class with those members (yours too) trains here:
-random actions until `learning_starts` steps, then `agent.explore(state)`; every transition into
-`agent.memory`; `agent.update()` `updates_per_step` times per environment step once learning started.
+what the loop reads from an agent, so that any class with those members (yours too) trains here.
+When learning starts, the one rule of the course: the first L = `agent.learning_starts` =
+max(delay_learning, batch_size) steps act with `env.action_space.sample()`; the first update follows
+the L-th step, and `updates_per_step` updates follow every step from then on. Every transition goes
+into `agent.memory` with `terminated`, never `terminated or truncated`.
 
 `train` keeps its promises: it returns the returns of the episodes that ended, seeds the environment
 once (at the very first step), stops cleanly on Ctrl-C, shows a progress bar, and a second call
