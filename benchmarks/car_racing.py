@@ -42,7 +42,7 @@ from solutions.evaluation import evaluate
 from solutions.pixel_ddpg import PIXEL_DDPG_DEFAULTS, pixel_ddpg_agent
 from solutions.pixel_env import make_pixel_env
 from solutions.pixel_networks import pixel_networks, pixelPolicyNetwork, pixelQNetwork
-from solutions.tooling.checkpoint import restore_training_state, training_state
+from solutions.tooling.checkpoint import restore_training_state, torch_save, training_state
 from solutions.tooling.device import describe_device, pick_device
 
 matplotlib.use("Agg")
@@ -338,8 +338,7 @@ def train_curve(args):
                              f"Paused at {agent.env_steps * repeat:,} of {args.frames:,} frames: run the command "
                              "again to continue.")
         saved = {"training": training_state(agent, env, with_buffer=True), "results": results}
-        torch.save(saved, checkpoint.with_suffix(".tmp"))
-        os.replace(checkpoint.with_suffix(".tmp"), checkpoint)  # never a half-written checkpoint
+        torch_save(saved, checkpoint)  # atomically: never a half-written checkpoint
         write(results, out)
         if stop:
             break

@@ -55,6 +55,16 @@ def test_a_captured_update_refuses_an_agent_on_the_cpu():
         CapturedUpdate(agent)
 
 
+def test_a_captured_update_refuses_an_agent_that_does_not_declare_its_periodic_step():
+    class undeclared_agent:  # an agent whose update may branch on a counter the capture cannot know
+        def update(self):
+            pass
+
+    with pytest.raises(ValueError, match="^undeclared_agent declares no periodic_update, so a captured update "
+                                         "cannot know which of its branches depend on a counter"):
+        CapturedUpdate(undeclared_agent())
+
+
 def filled_agent(name, device, transitions=512, config=None):
     """An agent on `device` whose buffer holds the same random transitions whatever the device."""
     env = make_toy_env()

@@ -234,3 +234,23 @@ def test_an_agent_asked_for_a_captured_update_that_it_was_not_given_is_refused_b
                                          "agent with solutions.tooling.registry.make_agent"):
         agent.train(env, 100)
     assert env.unwrapped.total_steps == 0 and agent.env_steps == 0
+
+
+def test_an_agent_without_a_member_the_loop_reads_is_stopped_by_one_line_naming_it():
+    from solutions import training
+
+    class half_written_agent:  # a student's agent that forgot two members
+        def __init__(self):
+            self.config, self.memory, self.batch_size, self.updates_per_step, self.env_steps = {}, [], 8, 1, 0
+
+        def update(self):
+            pass
+
+    env = make_toy_env()
+    with pytest.raises(AttributeError) as error:
+        training.train(half_written_agent(), env, 10)
+    assert str(error.value) == (
+        "half_written_agent has no learning_starts, explore: the training loop reads config, memory, batch_size, "
+        "learning_starts, updates_per_step, env_steps, explore, update (see Agent in solutions/training.py); set "
+        "them in __init__.")
+    assert env.unwrapped.total_steps == 0

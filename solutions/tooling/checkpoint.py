@@ -67,6 +67,11 @@ def write_json(path, record):
     atomic_write(path, lambda file: file.write((json.dumps(record, indent=1) + "\n").encode()))
 
 
+def torch_save(value, path):
+    """torch.save(value, path), written atomically."""
+    atomic_write(path, lambda file: torch.save(value, file))
+
+
 # --- checkpoint files ----------------------------------------------------------------------------------
 
 def save_checkpoint(path, algo, env_id, config, hidden_sizes, networks, episode_returns, run=None):
@@ -81,7 +86,7 @@ def save_checkpoint(path, algo, env_id, config, hidden_sizes, networks, episode_
         "episode_returns": [float(r) for r in episode_returns],
         **({"run": run} if run is not None else {}),
     }
-    atomic_write(path, lambda file: torch.save(checkpoint, file))
+    torch_save(checkpoint, path)
 
 
 def load_checkpoint(path):

@@ -163,7 +163,7 @@ def train_command(args):
     run_state = {**run, "training_state": training_state(agent, env, with_buffer=args.save_buffer)}
     save_checkpoint(checkpoint_path, algo, env_id, agent.config, hidden, networks, run["episode_returns"], run_state)
     mean, report = evaluation_report(gym.make(env_id), networks["pi"], args.episodes, out)
-    evaluations = [*((steps, mean) for steps, mean, _ in run["evaluations"]), (agent.env_steps, mean)]
+    evaluations = [*((evaluation[0], evaluation[1]) for evaluation in run["evaluations"]), (agent.env_steps, mean)]
     write_metrics(out, agent.history, run, evaluations, start_step, SummaryWriter)
     label = f"{algo.upper()} on {env_id}"
     ax = plot_learning_curve(run["episode_returns"], label=label, steps=run["episode_end_steps"],
