@@ -22,14 +22,16 @@ in frames and in minutes, is measured by benchmarks/car_racing.py (benchmarks/re
 
 import torch
 
+# The module, not its names: in notebook 1, loading this file must not replace your own ddpg_agent,
+# which section 9 trains.
+from solutions import ddpg
 from solutions.augmentation import random_shift
-from solutions.ddpg import DDPG_DEFAULTS, ddpg_agent
 from solutions.frame_buffer import PixelReplayBuffer, available_memory_bytes, fitting_buffer_size, transition_bytes
 from solutions.gradient_step import gradient_step
 from solutions.validation import value_fits
 
 PIXEL_DDPG_DEFAULTS = {
-    **DDPG_DEFAULTS,
+    **ddpg.DDPG_DEFAULTS,
     # 3.5 GB of uint8 frames when full (DDPG's 1e6 would need 35 GB); cut to half the available
     # memory when that is less (see `fitting_buffer_size`)
     "buffer_size": 100_000,
@@ -44,7 +46,7 @@ PIXEL_DDPG_DEFAULTS = {
 }
 
 
-class pixel_ddpg_agent(ddpg_agent):
+class pixel_ddpg_agent(ddpg.ddpg_agent):
     """A ddpg_agent for pixel observations: the pixel networks and a PixelReplayBuffer.
 
     The config takes DDPG's keys and two of its own (`random_shift`, `pre_tanh_penalty`), with
