@@ -23,13 +23,19 @@ from solutions.checks.agent_properties import (
 from solutions.checks.fake_episodes import check_train
 from solutions.checks.fixtures import BATCH, SAC_CONFIG, agent_factory, fake_env, fixed_batch, perturb
 from solutions.checks.report import Failure, Report, isolated
-from solutions.networks import QNetwork
-from solutions.sac_policy import squashedGaussianPolicy
+from solutions.networks import QNetwork as ReferenceQNetwork
+from solutions.sac_policy import squashedGaussianPolicy as ReferencePolicy
+
+
+def q_values(Q, states, actions):
+    """Q(s, a) as one value per pair, shape (B,), whether the critic gives (B,) or (B, 1)."""
+    return Q(states, actions).reshape(len(states))
 
 
 @isolated
-def check_sac_agent(sac_agent):
-    """Check a SAC agent class: sac_agent(config, Q1, Q2, pi), with small reference networks."""
+def check_sac_agent(sac_agent, QNetwork=ReferenceQNetwork, squashedGaussianPolicy=ReferencePolicy):
+    """Check a SAC agent class: sac_agent(config, Q1, Q2, pi), with small networks of the given classes
+    (yours, or by default the reference ones), each built as cls(env, hidden_sizes)."""
     report, env = Report(sac_agent), fake_env()
     batch = X, A, R, Y, D = fixed_batch()
     gamma, tau = SAC_CONFIG["gamma"], SAC_CONFIG["tau"]
@@ -62,7 +68,7 @@ def check_sac_agent(sac_agent):
         torch.manual_seed(11)  # the same a' ~ π(·|s') as critic_target drew
         with torch.no_grad():
             a, log_prob = agent.pi.sample(Y)
-            next_q = torch.min(Q1_target(Y, a), Q2_target(Y, a))
+            next_q = torch.min(q_values(Q1_target, Y, a), q_values(Q2_target, Y, a))
             soft_value = next_q - alpha * log_prob
             variants = {
                 MISSING_DONE: R + gamma * soft_value,
@@ -73,9 +79,11 @@ def check_sac_agent(sac_agent):
                 ),
                 "log π(a'|s') is not multiplied by α": R + gamma * (1 - D) * (next_q - log_prob),
                 "the online critics are used instead of the target critics": (
-                    R + gamma * (1 - D) * (torch.min(Q1(Y, a), Q2(Y, a)) - alpha * log_prob)
+                    R + gamma * (1 - D) * (torch.min(q_values(Q1, Y, a), q_values(Q2, Y, a)) - alpha * log_prob)
                 ),
-                TAKES_MAX: R + gamma * (1 - D) * (torch.max(Q1_target(Y, a), Q2_target(Y, a)) - alpha * log_prob),
+                TAKES_MAX: R + gamma * (1 - D) * (
+                    torch.max(q_values(Q1_target, Y, a), q_values(Q2_target, Y, a)) - alpha * log_prob
+                ),
                 MISSING_GAMMA: R + (1 - D) * soft_value,
             }
         formula = "r + γ (1 - terminated) [min_i Q'_i(s', a') - α log π(a'|s')]"
@@ -128,7 +136,7 @@ def check_sac_agent(sac_agent):
             torch.manual_seed(17)
             with torch.no_grad():
                 a, log_prob = agent.pi.sample(X)
-                return (alpha * log_prob - torch.min(agent.Q1(X, a), agent.Q2(X, a))).mean().item()
+                return (alpha * log_prob - torch.min(q_values(agent.Q1, X, a), q_values(agent.Q2, X, a))).mean().item()
 
         before = actor_loss()
         torch.manual_seed(17)

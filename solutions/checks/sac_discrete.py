@@ -27,13 +27,14 @@ from solutions.checks.fixtures import (
     fake_discrete_env,
 )
 from solutions.checks.report import Failure, Report, isolated
-from solutions.sac_discrete import categoricalPolicy, discreteQNetwork
+from solutions.sac_discrete import categoricalPolicy as ReferencePolicy
+from solutions.sac_discrete import discreteQNetwork as ReferenceQNetwork
 
 
 @isolated
-def check_sac_discrete_agent(sac_discrete_agent):
-    """Check a discrete SAC agent class: sac_discrete_agent(config, Q1, Q2, pi), with small
-    reference networks discreteQNetwork and categoricalPolicy."""
+def check_sac_discrete_agent(sac_discrete_agent, discreteQNetwork=ReferenceQNetwork, categoricalPolicy=ReferencePolicy):
+    """Check a discrete SAC agent class: sac_discrete_agent(config, Q1, Q2, pi), with small networks of
+    the given classes (yours, or by default the reference ones), each built as cls(env, hidden_sizes)."""
     report, env = Report(sac_discrete_agent), fake_discrete_env()
     batch = X, A, R, Y, D = discrete_batch()
     gamma, tau = DISCRETE_CONFIG["gamma"], DISCRETE_CONFIG["tau"]
