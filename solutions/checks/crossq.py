@@ -1,5 +1,6 @@
-"""Check for the CrossQ agent of notebook 4 (solutions/crossq.py), with the reference batch-normalised
-critics."""
+"""Check for the CrossQ agent of notebook 4 (solutions/crossq.py), with small batch-normalised critics
+(the reference crossQNetwork by default; the notebook passes yours, checked first by
+check_crossq_network)."""
 
 import torch
 
@@ -17,7 +18,7 @@ from solutions.checks.agent_properties import (
 from solutions.checks.fake_episodes import check_train
 from solutions.checks.fixtures import BATCH, CROSSQ_CONFIG, agent_factory, fake_env, fixed_batch, transition
 from solutions.checks.report import Failure, Report, isolated, tensor
-from solutions.crossq import crossQNetwork  # the reference critic, given to the agent
+from solutions.crossq import crossQNetwork  # the reference critic, given to the agent by default
 from solutions.sac_policy import squashedGaussianPolicy
 
 
@@ -26,8 +27,9 @@ def running_statistics(module):
 
 
 @isolated
-def check_crossq_agent(crossq_agent):
-    """Check a CrossQ agent class: crossq_agent(config, Q1, Q2, pi), with small reference networks."""
+def check_crossq_agent(crossq_agent, crossQNetwork=crossQNetwork, squashedGaussianPolicy=squashedGaussianPolicy):
+    """Check a CrossQ agent class: crossq_agent(config, Q1, Q2, pi), with small networks of the given
+    classes (by default the reference ones)."""
     report, env = Report(crossq_agent), fake_env()
     batch = X, A, R, Y, D = fixed_batch()
     gamma, freq = CROSSQ_CONFIG["gamma"], CROSSQ_CONFIG["policy_update_freq"]
@@ -37,7 +39,14 @@ def check_crossq_agent(crossq_agent):
 
     @report.check("crossq_agent(config, Q1, Q2, pi) builds, with no target networks", "__init__")
     def builds():
-        require_attributes(make(), ("Q1", "Q2", "pi", "alpha", "memory"))
+        # env_steps: the notebook's training cells read it (steps so far, across calls to train).
+        require_attributes(make(), ("Q1", "Q2", "pi", "alpha", "memory", "env_steps"))
+        if not running_statistics(make().Q1):
+            raise Failure(
+                "the critic given to the agent has no running statistics (no batch normalisation)",
+                "crossQNetwork has no nn.BatchNorm1d layer: run check_crossq_network(crossQNetwork) first",
+                "crossQNetwork.__init__",
+            )
 
     if not report.all_passed:
         return False

@@ -37,10 +37,15 @@ from solutions.checks.fixtures import (
 from solutions.checks.report import Failure, NotJudged, Report, isolated, shape, tensor
 from solutions.networks import QNetwork, policyNetwork
 
+# What the notebook reads besides the networks: the loop's counters and settings, and what section 6
+# needs to draw the lag limit of the target networks (tau, policy_update_freq).
+NOTEBOOK_ATTRIBUTES = ("memory", "env_steps", "learning_starts", "updates_per_step", "tau", "policy_update_freq")
+
 
 @isolated
-def check_td3_agent(td3_agent):
-    """Check a TD3 agent class: td3_agent(config, Q1, Q2, pi), with small reference networks."""
+def check_td3_agent(td3_agent, QNetwork=QNetwork, policyNetwork=policyNetwork):
+    """Check a TD3 agent class: td3_agent(config, Q1, Q2, pi), with small networks of the given classes
+    (by default the reference ones; the notebook passes yours)."""
     report, env = Report(td3_agent), fake_env()
     batch = X, A, R, Y, D = fixed_batch()
     gamma, tau, freq = TD3_CONFIG["gamma"], TD3_CONFIG["tau"], TD3_CONFIG["policy_update_freq"]
@@ -58,7 +63,7 @@ def check_td3_agent(td3_agent):
     @report.check("td3_agent(config, Q1, Q2, pi) builds, with target copies of the three networks", "__init__")
     def builds():
         agent = make(shifted=False)
-        require_attributes(agent, ("Q1", "Q2", "pi", "Q1_target", "Q2_target", "pi_target"))
+        require_attributes(agent, ("Q1", "Q2", "pi", "Q1_target", "Q2_target", "pi_target", *NOTEBOOK_ATTRIBUTES))
         check_target_copies(agent, (("Q1_target", "Q1"), ("Q2_target", "Q2"), ("pi_target", "pi")))
 
     if not report.all_passed:
