@@ -581,7 +581,7 @@ PLANTED = [
     ("check_crossq_agent", CrossQNoDone, "critic_target(R, D", "the (1 - terminated) factor is missing"),
     ("check_crossq_agent", CrossQActorEveryStep, "policy_update_freq", "one every policy_update_freq"),
     ("check_q_network", QIgnoresAction, "depends on the action", "the action is not fed to the network"),
-    ("check_q_network", QConcatenatesOnDim1, "one pair", "concatenate along dim=-1"),
+    ("check_q_network", QKeepsTrailingOne, "shape (B,), not (B, 1)", "broadcasts to (B, B)"),
     ("check_q_network", QUnusedLayer, "gradients reach every parameter", "no gradient reaches extra.weight"),
     ("check_policy_network", PolicyNoScaling, "within [low, high]", "no action scaling / no bias"),
     ("check_policy_network", PolicyNoBias, "within [low, high]", "action scaling without the bias"),
@@ -592,7 +592,7 @@ PLANTED = [
     ("check_replay_buffer", BufferKeepsFloatCapacity, "float capacity", "TypeError"),
     ("check_replay_buffer", BufferStopsWhenFull, "newest transitions replace", "appending stops at capacity"),
     ("check_replay_buffer", BufferStoresNotDone, "terminated is stored as given", "stores 1 - terminated"),
-    ("check_replay_buffer", BufferNoSizeCheck, "more than stored raises", "does not check the size"),
+    ("check_replay_buffer", BufferNoSizeCheck, "only stored transitions", "rows not written yet"),
     ("check_replay_buffer", BufferIndependentIndices, "one stored transition", "different random indices"),
     ("check_replay_buffer", BufferFloat64, "float32 tensors", "dtype=torch.float32"),
     ("check_ddpg_agent", DDPGNoDone, "critic_target =", "the (1 - terminated) factor is missing"),
@@ -684,10 +684,20 @@ def test_an_exception_inside_a_method_is_a_fail_line_naming_it(capsys):
     assert any("raise ZeroDivisionError" in line for line in failing)  # the offending line is quoted
 
 
-def test_a_q_network_of_shape_b_1_passes_with_a_note(capsys):
-    result, lines = run("check_q_network", QKeepsTrailingOne, capsys)
-    assert result is True
-    assert any(line.startswith("PASS Q(s, a) for a batch") and "(B, 1) accepted" in line for line in lines)
+def test_a_q_network_concatenating_on_dim_1_passes(capsys):
+    """Nothing in the course calls the critic on one pair: torch.cat(..., dim=1), right for batches, passes."""
+    result, lines = run("check_q_network", QConcatenatesOnDim1, capsys)
+    assert result is True, lines
+
+
+def test_a_buffer_sampling_without_replacement_passes(capsys):
+    class WithoutReplacement(ReplayBuffer):
+        def sample(self, batch_size):
+            rows = torch.randperm(self.size)[:batch_size]
+            return tuple(self.storage[k][rows] for k in ("state", "action", "reward", "next_state", "terminated"))
+
+    result, lines = run("check_replay_buffer", WithoutReplacement, capsys)
+    assert result is True, lines
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -6,7 +6,8 @@ implementations written from the statement in different styles, and one wrong on
 file there names the notebook (NOTEBOOK) and lists them (EXERCISES, one dict per exercise with the
 fields of `Exercise` below); several manifests may share a notebook. Three kinds of test:
 
-- every correct implementation passes its check (every property PASS, no FAIL);
+- every correct implementation passes its check (every property PASS, no FAIL), run after the first
+  correct implementation of each earlier exercise of its notebook, as the notebook runs them;
 - every wrong implementation gets exactly one FAIL, and that FAIL names its mistake;
 - per notebook, one quick-mode run (COURSE_QUICK=1) in which each exercise's attempt cell holds a
   correct implementation (the first of each list) and each exercise's `%load` cells are removed: every
@@ -66,23 +67,33 @@ MANIFESTS = manifests()
 CASES = [(notebook, exercise) for notebook, exercises in MANIFESTS for exercise in exercises]
 
 
-def run_check(folder, file_name, check):
-    """(result, printed lines) of `check` after the code of folder/file_name, as a notebook would run them."""
+def earlier_files(exercise):
+    """The first correct file of each exercise before `exercise` in its notebook: what the notebook's
+    earlier attempt cells define (a student's networks, before the agent that uses them)."""
+    for _, exercises in MANIFESTS:
+        if exercise in exercises:
+            return [(earlier.folder, earlier.correct[0]) for earlier in exercises[:exercises.index(exercise)]]
+    return []
+
+
+def run_check(exercise, file_name):
+    """(result, printed lines) of the exercise's check after the code of the earlier exercises' first
+    correct files and of `file_name`, in one namespace, as a notebook would run them."""
     namespace = {"__name__": "__main__"}
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
-        exec(compile((folder / file_name).read_text(), str(folder / file_name), "exec"), namespace)
-        result = eval(check, {**vars(checks), **namespace})
+        for folder, name in [*earlier_files(exercise), (exercise.folder, file_name)]:
+            exec(compile((folder / name).read_text(), str(folder / name), "exec"), namespace)
+        result = eval(exercise.check, {**vars(checks), **namespace})
     return result, output.getvalue().splitlines()
 
 
 def correct_cases():
-    return [(exercise.folder, name, exercise.check) for _, exercise in CASES for name in exercise.correct]
+    return [(exercise, name) for _, exercise in CASES for name in exercise.correct]
 
 
 def wrong_cases():
-    return [(exercise.folder, name, exercise.check, text) for _, exercise in CASES
-            for name, text in exercise.wrong.items()]
+    return [(exercise, name, text) for _, exercise in CASES for name, text in exercise.wrong.items()]
 
 
 def test_every_exercise_has_two_correct_implementations_and_a_wrong_one():
@@ -93,19 +104,19 @@ def test_every_exercise_has_two_correct_implementations_and_a_wrong_one():
             assert (exercise.folder / name).is_file(), f"{exercise.folder / name} is missing"
 
 
-@pytest.mark.parametrize("folder, name, check", correct_cases(),
-                         ids=[f"{folder.name}/{name}" for folder, name, _ in correct_cases()])
-def test_a_correct_implementation_passes_its_check(folder, name, check):
-    result, lines = run_check(folder, name, check)
+@pytest.mark.parametrize("exercise, name", correct_cases(),
+                         ids=[f"{exercise.folder.name}/{name}" for exercise, name in correct_cases()])
+def test_a_correct_implementation_passes_its_check(exercise, name):
+    result, lines = run_check(exercise, name)
     failures = [line for line in lines if line.startswith("FAIL")]
     assert result is True and not failures, "\n".join(lines)
     assert any(line.startswith("PASS") for line in lines), "\n".join(lines)
 
 
-@pytest.mark.parametrize("folder, name, check, text", wrong_cases(),
-                         ids=[f"{folder.name}/{name}" for folder, name, _, _ in wrong_cases()])
-def test_a_wrong_implementation_gets_one_fail_that_names_its_mistake(folder, name, check, text):
-    result, lines = run_check(folder, name, check)
+@pytest.mark.parametrize("exercise, name, text", wrong_cases(),
+                         ids=[f"{exercise.folder.name}/{name}" for exercise, name, _ in wrong_cases()])
+def test_a_wrong_implementation_gets_one_fail_that_names_its_mistake(exercise, name, text):
+    result, lines = run_check(exercise, name)
     failures = [line for line in lines if line.startswith("FAIL")]
     assert result is False and len(failures) == 1, "\n".join(lines)
     assert text in failures[0], failures[0]

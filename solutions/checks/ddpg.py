@@ -25,8 +25,9 @@ from solutions.networks import QNetwork, policyNetwork
 
 
 @isolated
-def check_ddpg_agent(ddpg_agent):
-    """Check a DDPG agent class: ddpg_agent(config, Q, pi), with small reference networks."""
+def check_ddpg_agent(ddpg_agent, QNetwork=QNetwork, policyNetwork=policyNetwork):
+    """Check a DDPG agent class: ddpg_agent(config, Q, pi), with small networks of the given classes
+    (by default the reference ones; the notebook passes yours)."""
     report, env = Report(ddpg_agent), fake_env()
     batch = X, A, R, Y, D = fixed_batch()
     gamma, tau = DDPG_CONFIG["gamma"], DDPG_CONFIG["tau"]
@@ -36,7 +37,8 @@ def check_ddpg_agent(ddpg_agent):
     @report.check("ddpg_agent(config, Q, pi) builds, with target copies Q_target and pi_target", "__init__")
     def builds():
         agent = make(shifted=False)
-        require_attributes(agent, ("Q", "pi", "Q_target", "pi_target"))
+        # config and memory: the notebook prints agent.config, and the check of train watches agent.memory.
+        require_attributes(agent, ("Q", "pi", "Q_target", "pi_target", "config", "memory"))
         check_target_copies(agent, (("Q_target", "Q"), ("pi_target", "pi")))
 
     if not report.all_passed:

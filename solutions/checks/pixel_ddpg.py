@@ -1,5 +1,5 @@
 """Check for the DDPG agent from pixels of notebook 1, section 7 (solutions/pixel_ddpg.py), with the
-reference pixel networks (solutions/pixel_networks.py)."""
+pixel networks it is given (yours, or by default the reference's, solutions/pixel_networks.py)."""
 
 import numpy as np
 import torch
@@ -16,29 +16,23 @@ from solutions.checks.agent_properties import (
     snapshot,
 )
 from solutions.checks.fake_episodes import check_train
-from solutions.checks.fixtures import (
-    ACT_DIM,
-    DDPG_CONFIG,
-    FRAMES,
-    SIDE,
-    agent_factory,
-    fake_pixel_env,
-    perturb,
-    pixel_batch,
-)
+from solutions.checks.fixtures import DDPG_CONFIG, FRAMES, SIDE, agent_factory, fake_pixel_env, perturb, pixel_batch
+from solutions.checks.frame_buffer import check_bytes_per_transition
 from solutions.checks.report import Failure, Report, isolated, tensor
-from solutions.pixel_networks import pixel_networks
+from solutions.pixel_networks import pixel_networks as reference_pixel_networks
 
 
 @isolated
-def check_pixel_ddpg_agent(pixel_ddpg_agent):
-    """Check a pixel DDPG agent class: pixel_ddpg_agent(config, Q, pi), with the reference
-    pixel_networks (one encoder shared by Q and pi) on fake 4x84x84 uint8 observations."""
+def check_pixel_ddpg_agent(pixel_ddpg_agent, pixel_networks=None):
+    """Check a pixel DDPG agent class: pixel_ddpg_agent(config, Q, pi) on fake 4x84x84 uint8
+    observations, with the networks that `pixel_networks(env)` returns (one encoder shared by Q and pi;
+    by default the reference's, small)."""
     report, env = Report(pixel_ddpg_agent), fake_pixel_env()
     batch = X, A, R, Y, D = pixel_batch()
     gamma = DDPG_CONFIG["gamma"]
 
-    make = agent_factory(pixel_ddpg_agent, DDPG_CONFIG, env, lambda env: pixel_networks(env, hidden_size=16))
+    networks = pixel_networks or (lambda env: reference_pixel_networks(env, hidden_size=16))
+    make = agent_factory(pixel_ddpg_agent, DDPG_CONFIG, env, networks)
 
     @report.check("pixel_ddpg_agent(config, Q, pi) builds, with target copies Q_target and pi_target", "__init__")
     def builds():
@@ -83,35 +77,28 @@ def check_pixel_ddpg_agent(pixel_ddpg_agent):
             raise Failure(
                 failure.seen,
                 "the actor's step moved the critic's parameters, the shared encoder's most likely: give the "
-                "actor's optimiser the actor's own layers only (the encoder is trained by the critic's loss), "
-                "and feed the actor the encoder's features detached",
+                "actor's optimiser the actor's own layers only, the parameters of pi outside pi.encoder (the "
+                "encoder is trained by the critic's loss alone)",
                 "actor_step and the optimizers in __init__",
             ) from None
         return note
 
-    @report.check("the buffer stores frames as uint8, the 5 frames of s and s' once", "memory.append")
-    def frames_as_uint8():
+    @report.check("memory stores frames once, as uint8: the 5 frames of s and s' (the frame buffer)", "memory")
+    def frames_once():
         agent = make()
-        rng = np.random.default_rng(0)
-        frames = rng.integers(0, 256, (4, FRAMES + 1, SIDE, SIDE), dtype=np.uint8)
-        for stack in frames:
-            agent.memory.append(stack[:-1], A[0].numpy(), 1.0, stack[1:], False)
-        X_, *_ = agent.memory.sample(2)
-        values = torch.as_tensor(X_).float()
-        if values.max() <= 1.0 + 1e-6:
+        capacity = DDPG_CONFIG["buffer_size"]
+        frames = np.random.default_rng(0).integers(0, 256, (capacity + FRAMES + 2, SIDE, SIDE), dtype=np.uint8)
+        for i in range(capacity + 2):
+            agent.memory.append(frames[i : i + FRAMES], A[0].numpy(), 1.0, frames[i + 1 : i + FRAMES + 1], False)
+        if len(agent.memory) != capacity:
             raise Failure(
-                "sampled states lie in [0, 1]",
-                "the buffer divides by 255: the reference networks take pixel values in [0, 255] and scale "
-                "them themselves",
-                "sample",
+                f"with config buffer_size = {capacity}, memory holds {len(agent.memory)} transitions after "
+                f"{capacity + 2} appends",
+                "memory's capacity is not config['buffer_size']: build it as PixelReplayBuffer(buffer_size, device)",
+                "__init__",
             )
-        largest = (FRAMES + 1) * SIDE * SIDE + 4 * (ACT_DIM + 2)  # 5 uint8 frames, then float32 a, r, d
-        per_transition = agent.memory.bytes_per_transition
-        if per_transition > largest:
-            mistake = "s and s' are stored as two stacks: they share all but one frame, store 5 frames"
-            if per_transition >= 4 * FRAMES * SIDE * SIDE:
-                mistake = "the frames are stored as float32: keep them uint8 and convert each minibatch"
-            raise Failure(f"{per_transition:,} bytes per transition", mistake, "memory.append")
+        check_bytes_per_transition(agent.memory, capacity, "memory (a PixelReplayBuffer of config buffer_size "
+                                   "transitions) in __init__")
 
     check_train(report, make, observation_space=env.observation_space)
     return report.all_passed

@@ -98,17 +98,18 @@ class Report:
 
 
 def isolated(check):
-    """Run a check with seeded random generators, and give the caller its random state back."""
+    """Run a check with seeded random generators, and give the caller its random state back. The
+    check takes a class, and may take more (an agent check also takes the network classes)."""
 
     @functools.wraps(check)
-    def wrapper(cls):
+    def wrapper(cls, *networks, **named):
         numpy_state, python_state = np.random.get_state(), random.getstate()
         try:
             with torch.random.fork_rng(devices=[]), torch.enable_grad():
                 torch.manual_seed(0)
                 np.random.seed(0)
                 random.seed(0)
-                return check(cls)
+                return check(cls, *networks, **named)
         finally:
             np.random.set_state(numpy_state)
             random.setstate(python_state)

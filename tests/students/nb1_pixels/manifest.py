@@ -1,0 +1,21 @@
+"""Notebook 1, section 7 (DDPG from pixels): the students' networks, frame buffers and agents.
+
+Each file runs after the first correct file of each earlier exercise of the notebook, as in the notebook:
+the agent's check gets the student's pixel_networks and PixelReplayBuffer of 7.a and 7.b;
+tests/test_checks_pixels.py also runs each correct agent with each correct networks file."""
+
+NOTEBOOK = "01_dpg_ddpg.ipynb"
+EXERCISES = [
+    dict(name="pixel_networks", attempt_cell="38b300b0", load_cells=["pixelnetworksload"],
+         check="check_pixel_networks(pixel_networks)",
+         correct=["networks_shared_module.py", "networks_sequential_detached.py"],
+         wrong={"networks_two_encoders.py": "each network builds an encoder of its own"}),
+    dict(name="frame_buffer", attempt_cell="pixelbufferattempt", load_cells=["pixelframebufferload"],
+         check="check_frame_buffer(PixelReplayBuffer)",
+         correct=["buffer_numpy.py", "buffer_deque.py"],
+         wrong={"buffer_two_stacks.py": "s and s' are stored as two stacks"}),
+    dict(name="pixel_ddpg", attempt_cell="pixelagentattempt", load_cells=["pixelddpgload"],
+         check="check_pixel_ddpg_agent(pixel_ddpg_agent, pixel_networks)",
+         correct=["agent_course_loop.py", "agent_own_loop.py"],
+         wrong={"agent_actor_trains_encoder.py": "the shared encoder's most likely"}),
+]
