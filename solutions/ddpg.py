@@ -25,7 +25,7 @@ DDPG_DEFAULTS = {
     "buffer_size": 1e6,  # replay buffer capacity (transitions)
     "learning_rate": 3e-4,  # Adam step size, critic and actor (1e-3 let the actor saturate on some seeds)
     "batch_size": 256,  # transitions per gradient step
-    "tau": 0.02,  # Polyak averaging rate τ of the target networks (0.005 in the papers; see README)
+    "tau": 0.02,  # Polyak averaging rate τ of the target networks (TD3's and SAC's papers: 0.005; see README)
     "exploration_noise": 0.1,  # std of the exploration noise, in units of the action half-range
     "noise_type": "gaussian",  # "gaussian" (independent each step) or "ou" (Ornstein-Uhlenbeck)
 }

@@ -121,10 +121,11 @@ class pixel_ddpg_agent(ddpg.ddpg_agent):
     def actor_step(self, X):
         """L^π(w) = -mean Q(s, π_w(s); θ) + λ mean u_w(s)², u_w(s) the actor's output before the tanh.
 
-        The penalty (config `pre_tanh_penalty`) matters because a tanh actor can saturate: once u is
-        large, tanh'(u) is 0 in float32, no gradient reaches w, and the actor stays at its bound
-        whatever the critic learns later. The penalty's gradient 2λu pulls u back, and grows with u:
-        at most 0.2 for |u| < 1, 6.4 at |u| = 32. With a shared encoder the actor reads its features detached:
+        The mean of u² runs over the batch and the d action dimensions: λ/(B·d) Σ ‖u‖². The penalty
+        (config `pre_tanh_penalty`) matters because a tanh actor can saturate: once u is large,
+        tanh'(u) is 0 in float32, no gradient reaches w, and the actor stays at its bound whatever the
+        critic learns later. The penalty's gradient on each output, 2λu/(B·d), pulls u back and grows
+        with u. With a shared encoder the actor reads its features detached:
         only the actor's head learns from this loss (the encoder, just updated by the critic step,
         and the critic stay put).
         """

@@ -27,7 +27,7 @@ SAC_DEFAULTS = {
     "buffer_size": 1e6,  # replay buffer capacity (transitions)
     "learning_rate": 1e-3,  # Adam step size, critics and actor
     "batch_size": 256,  # transitions per gradient step
-    "tau": 0.02,  # Polyak averaging rate τ of the target critics (0.005 in the papers; see README)
+    "tau": 0.02,  # Polyak averaging rate τ of the target critics (TD3's and SAC's papers: 0.005; see README)
     "alpha": 0.2,  # temperature α: fixed, or the starting value when it is learned
     "learn_alpha": True,  # tune α towards the target entropy (False: α stays fixed)
     "target_entropy": None,  # the entropy α aims for; None means -dim(A)

@@ -26,7 +26,7 @@ TD3_DEFAULTS = {
     "buffer_size": 1e6,  # replay buffer capacity (transitions)
     "learning_rate": 1e-3,  # Adam step size, critics and actor
     "batch_size": 256,  # transitions per gradient step
-    "tau": 0.02,  # Polyak averaging rate τ of the target networks (0.005 in the papers; see README)
+    "tau": 0.02,  # Polyak averaging rate τ of the target networks (TD3's and SAC's papers: 0.005; see README)
     "exploration_noise": 0.1,  # std of the Gaussian exploration noise, in units of the action half-range
     "action_noise_scale": 0.2,  # std of the target-policy smoothing noise, same units
     "action_noise_clip": 0.5,  # the smoothing noise is clipped to ± this, same units
