@@ -29,12 +29,14 @@ RESULTS = ROOT / "benchmarks" / "results"
 NOTEBOOKS = sorted(path.name for path in (ROOT / "notebooks").glob("*.ipynb"))
 
 
-def run_notebook(name, mode):
-    """Seconds to execute notebooks/<name> top to bottom in `mode`, and whether it ran without an error."""
+def run_notebook(name, mode, executed_dir=None):
+    """Seconds to execute notebooks/<name> top to bottom in `mode`, and whether it ran without an error.
+    The executed notebook, with its outputs, is kept in `executed_dir` when one is given."""
     environment = {key: value for key, value in os.environ.items() if key not in ("OMP_NUM_THREADS", "COURSE_QUICK")}
     if mode == "quick":
         environment["COURSE_QUICK"] = "1"
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as temporary:
+        out = executed_dir or temporary
         command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
                    "--ExecutePreprocessor.timeout=-1", "--output-dir", out, str(ROOT / "notebooks" / name)]
         start = time.perf_counter()
@@ -74,13 +76,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--modes", nargs="+", choices=["quick", "full"], default=["quick", "full"])
     parser.add_argument("--notebooks", nargs="+", choices=NOTEBOOKS, default=NOTEBOOKS)
+    parser.add_argument("--executed-dir", help="keep the executed notebooks, with their outputs, in this folder")
     args = parser.parse_args()
     path = RESULTS / "notebook_times.json"
     results = json.loads(path.read_text()) if path.exists() else {"runs": {}}
     machine = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
     for mode in args.modes:
         for name in args.notebooks:
-            seconds, ok = run_notebook(name, mode)
+            seconds, ok = run_notebook(name, mode, args.executed_dir)
             date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
             results["runs"].setdefault(name, {})[mode] = {"seconds": seconds, "ok": ok, "machine": machine,
                                                           "date": date}
