@@ -1,5 +1,9 @@
 """torch's threads: the idle cores, at least one, unless OMP_NUM_THREADS says otherwise."""
 
+import subprocess
+import sys
+import time
+
 import pytest
 import torch
 
@@ -28,6 +32,13 @@ def test_omp_num_threads_and_an_explicit_number_decide_instead(monkeypatch, torc
     assert threads.set_torch_threads(2) == 2 == torch.get_num_threads()
 
 
-def test_busy_cores_reads_a_share_of_the_machine():
-    busy = threads.busy_cores(interval=0.05)
-    assert 0.0 <= busy <= threads.os.cpu_count()
+def test_busy_cores_sees_a_process_that_keeps_a_core_busy():
+    spin = "import time\nend = time.time() + 5\nwhile time.time() < end: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        time.sleep(0.5)  # past the interpreter's start
+        busy = threads.busy_cores(interval=0.5)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert 0.7 <= busy <= threads.os.cpu_count()

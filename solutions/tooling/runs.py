@@ -27,8 +27,8 @@ def train_and_evaluate(agent, env, eval_env, steps, eval_every=None, eval_episod
     `eval_every=None` trains in one chunk without evaluating. `on_evaluation(env_steps, mean, std)` is
     called after each evaluation (a progress bar, a printed line).
     """
-    run = new_run_record() if run is None else run
-    for key, empty in new_run_record().items():  # a record resumed from an older checkpoint lacks the timings
+    run = {} if run is None else run
+    for key, empty in new_run_record().items():  # a new record, or one resumed from an older checkpoint
         run.setdefault(key, empty)
     end = agent.env_steps + steps
     while agent.env_steps < end:
