@@ -37,7 +37,9 @@ class Exercise:
     attempt_cell: the id of the cell where the student writes; load_cells: the ids of the exercise's
     `%load` cells, which the student does not run; check: the check to call, as Python code evaluated
     after a file's code (e.g. "check_td3_agent(td3_agent, QNetwork, policyNetwork)"); correct: files that
-    answer the statement, in different styles; wrong: file -> a text that its one FAIL line must contain.
+    answer the statement, in different styles; wrong: name -> what its one FAIL line must contain, where
+    the name is a file of its own, or, for a correct file with one mistake put in, the name of that mistake
+    and dict(base=the correct file, replace={correct text: wrong text}, fail=what its FAIL line contains).
     """
 
     name: str
@@ -72,18 +74,32 @@ def earlier_files(exercise):
     earlier attempt cells define (a student's networks, before the agent that uses them)."""
     for _, exercises in MANIFESTS:
         if exercise in exercises:
-            return [(earlier.folder, earlier.correct[0]) for earlier in exercises[:exercises.index(exercise)]]
+            return [(earlier, earlier.correct[0]) for earlier in exercises[:exercises.index(exercise)]]
     return []
 
 
-def run_check(exercise, file_name):
+def source_of(exercise, name):
+    """The code of an implementation: its file's, or, for a mistake put into a correct file, that file's
+    code with the mistake's replacements made (each must be found, so a changed file cannot hide one)."""
+    mistake = exercise.wrong.get(name)
+    if not isinstance(mistake, dict):
+        return (exercise.folder / name).read_text()
+    code = (exercise.folder / mistake["base"]).read_text()
+    for correct, wrong in mistake["replace"].items():
+        assert correct in code, f"{name}: {correct!r} is not in {mistake['base']}"
+        code = code.replace(correct, wrong)
+    return code
+
+
+def run_check(exercise, name):
     """(result, printed lines) of the exercise's check after the code of the earlier exercises' first
-    correct files and of `file_name`, in one namespace, as a notebook would run them."""
+    correct files and of the implementation `name`, in one namespace, as a notebook would run them."""
     namespace = {"__name__": "__main__"}
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
-        for folder, name in [*earlier_files(exercise), (exercise.folder, file_name)]:
-            exec(compile((folder / name).read_text(), str(folder / name), "exec"), namespace)
+        for earlier, file_name in [*earlier_files(exercise), (exercise, name)]:
+            code = source_of(earlier, file_name)
+            exec(compile(code, str(earlier.folder / file_name), "exec"), namespace)
         result = eval(exercise.check, {**vars(checks), **namespace})
     return result, output.getvalue().splitlines()
 
@@ -93,7 +109,8 @@ def correct_cases():
 
 
 def wrong_cases():
-    return [(exercise, name, text) for _, exercise in CASES for name, text in exercise.wrong.items()]
+    return [(exercise, name, text["fail"] if isinstance(text, dict) else text) for _, exercise in CASES
+            for name, text in exercise.wrong.items()]
 
 
 def test_every_exercise_has_two_correct_implementations_and_a_wrong_one():
@@ -101,7 +118,9 @@ def test_every_exercise_has_two_correct_implementations_and_a_wrong_one():
     for notebook, exercise in CASES:
         assert len(exercise.correct) >= 2 and len(exercise.wrong) >= 1, f"{notebook}: {exercise.name}"
         for name in [*exercise.correct, *exercise.wrong]:
-            assert (exercise.folder / name).is_file(), f"{exercise.folder / name} is missing"
+            mistake = exercise.wrong.get(name)
+            file_name = mistake["base"] if isinstance(mistake, dict) else name
+            assert (exercise.folder / file_name).is_file(), f"{exercise.folder / file_name} is missing"
 
 
 @pytest.mark.parametrize("exercise, name", correct_cases(),

@@ -17,5 +17,9 @@ EXERCISES = [
     dict(name="pixel_ddpg", attempt_cell="pixelagentattempt", load_cells=["pixelddpgload"],
          check="check_pixel_ddpg_agent(pixel_ddpg_agent, pixel_networks)",
          correct=["agent_course_loop.py", "agent_own_loop.py"],
-         wrong={"agent_actor_trains_encoder.py": "the shared encoder's most likely"}),
+         wrong={"the actor's optimiser holds the shared encoder": dict(
+                     base="agent_course_loop.py",
+                     replace={"[p for p in self.pi.parameters() if id(p) not in encoder]":
+                              "list(self.pi.parameters())"},
+                     fail="the shared encoder's most likely")}),
 ]

@@ -14,5 +14,8 @@ EXERCISES = [
          check="check_discrete_q_network(discreteQNetwork) and check_categorical_policy(categoricalPolicy) "
                "and check_sac_discrete_agent(sac_discrete_agent, discreteQNetwork, categoricalPolicy)",
          correct=["sac_discrete_course_loop.py", "sac_discrete_own_loop.py"],
-         wrong={"sac_discrete_unweighted_value.py": "not weighted by π(a'|s')"}),
+         wrong={"next actions averaged, not weighted by π": dict(
+             base="sac_discrete_course_loop.py",
+             replace={"(probs * (q - self.alpha * log_probs)).sum(-1)": "(q - self.alpha * log_probs).mean(-1)"},
+             fail="not weighted by π(a'|s')")}),
 ]

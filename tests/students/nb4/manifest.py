@@ -12,8 +12,18 @@ EXERCISES = [
         ),
         correct=["crossq_own_loop.py", "crossq_course_loop.py"],
         wrong={
-            "crossq_two_passes.py": "in two passes",
-            "crossq_flax_momentum.py": "Flax's convention",
+            "two passes through each critic": dict(
+                base="crossq_course_loop.py",
+                replace={"q1, next_q1 = self.joint_q_values(self.Q1, X, A, Y, next_action)":
+                         "q1, next_q1 = self.Q1(X, A), self.Q1(Y, next_action)",
+                         "q2, next_q2 = self.joint_q_values(self.Q2, X, A, Y, next_action)":
+                         "q2, next_q2 = self.Q2(X, A), self.Q2(Y, next_action)",
+                         "q, next_q = Q(torch.cat([X, Y]), torch.cat([A, next_action])).chunk(2)\n"
+                         "        return q, next_q":
+                         "return Q(X, A), Q(Y, next_action)"},
+                fail="in two passes"),
+            "momentum 0.99 (Flax's convention)": dict(
+                base="crossq_own_loop.py", replace={"momentum=0.01": "momentum=0.99"}, fail="Flax's convention"),
         },
     ),
 ]
