@@ -22,6 +22,9 @@ those written so far into car_racing_ablation.{md,png}.
 
 On a GPU: `--device cuda` (the networks, the replay buffer and the updates; the simulator stays on
 the CPU).
+
+The exercise is notebooks/05_ddpg_from_pixels.ipynb (part 5, optional); benchmarks/pixels.md tells what
+these runs found, with the results files they write.
 """
 
 import argparse

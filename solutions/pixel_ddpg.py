@@ -1,6 +1,6 @@
 """DDPG from pixels: the agent, DDPG itself with the pixel pieces put in.
 
-The pieces come from four files, one concern each, loaded before this one in notebook 1: the
+The pieces come from four files, one concern each, loaded before this one in notebook 5: the
 environment (solutions/pixel_env.py: action repeat, throttle axis, grey 84x84 frame stacks), DrQ's
 random shifts (solutions/augmentation.py), the convolutional networks (solutions/pixel_networks.py)
 and the uint8 frame buffer (solutions/frame_buffer.py).
@@ -22,8 +22,8 @@ in frames and in minutes, is measured by benchmarks/car_racing.py (benchmarks/re
 
 import torch
 
-# The module, not its names: in notebook 1, loading this file must not replace your own ddpg_agent,
-# which section 9 trains.
+# The module, not its names: in notebook 5, loading this file must not replace the ddpg_agent of part 1
+# that you may have pasted there.
 from solutions import ddpg
 from solutions.augmentation import random_shift
 from solutions.frame_buffer import PixelReplayBuffer, available_memory_bytes, fitting_buffer_size, transition_bytes

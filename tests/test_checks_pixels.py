@@ -1,6 +1,6 @@
-"""The checks of notebook 1's section 7 (DDPG from pixels): check_pixel_networks and check_frame_buffer
+"""The checks of notebook 5 (DDPG from pixels): check_pixel_networks and check_frame_buffer
 pass the reference and name the mistake planted in a broken copy of it (one FAIL each); the agent's
-check takes the student's networks; every correct student agent of tests/students/nb1_pixels passes its
+check takes the student's networks; every correct student agent of tests/students/nb5_pixels passes its
 check with every correct student networks file."""
 
 import time
@@ -17,7 +17,7 @@ from solutions.pixel_ddpg import pixel_ddpg_agent
 from solutions.pixel_networks import pixel_networks, pixelEncoder, pixelPolicyNetwork, pixelQNetwork
 from solutions.replay_buffer import ReplayBuffer
 
-STUDENTS = Path(__file__).resolve().parent / "students" / "nb1_pixels"
+STUDENTS = Path(__file__).resolve().parent / "students" / "nb5_pixels"
 
 
 def run(check_name, *arguments, capsys):

@@ -1,4 +1,4 @@
-"""Checks for the networks of discrete SAC, notebook 3 section 11 (solutions/sac_discrete.py): the
+"""Checks for the networks of discrete SAC, notebook 3 section 12 (solutions/sac_discrete.py): the
 critic discreteQNetwork, Q(s, ·) with one value per action, and the policy categoricalPolicy."""
 
 import torch

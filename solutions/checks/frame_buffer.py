@@ -1,9 +1,9 @@
-"""Check for the replay buffer of DDPG from pixels, notebook 1, section 7 (solutions/frame_buffer.py):
+"""Check for the replay buffer of DDPG from pixels, notebook 5, section 3.2 (solutions/frame_buffer.py):
 `PixelReplayBuffer(capacity, device)`, ReplayBuffer's append, sample and len for stacks of 4 grey
 84x84 uint8 frames, which stores frames as uint8 and the frames that s and s' share once.
 
 `stored_bytes` measures a buffer's memory whatever its layout (NumPy arrays, torch tensors, in
-attributes, dictionaries or lists); the agent's check and notebook 1's section 7.1 use it too."""
+attributes, dictionaries or lists); the agent's check and notebook 5's section 4 use it too."""
 
 import collections
 import types

@@ -1,4 +1,4 @@
-"""Check for the DDPG agent from pixels of notebook 1, section 7 (solutions/pixel_ddpg.py), with the
+"""Check for the DDPG agent from pixels of notebook 5, section 3.3 (solutions/pixel_ddpg.py), with the
 pixel networks it is given (yours, or by default the reference's, solutions/pixel_networks.py)."""
 
 import numpy as np

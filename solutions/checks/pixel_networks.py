@@ -1,4 +1,4 @@
-"""Check for the networks of DDPG from pixels, notebook 1, section 7 (solutions/pixel_networks.py):
+"""Check for the networks of DDPG from pixels, notebook 5, section 3.1 (solutions/pixel_networks.py):
 `pixel_networks(env)` returns a critic Q and an actor pi that read stacks of 4 grey 84x84 frames and
 share one convolutional encoder, their attribute `encoder`."""
 

@@ -1,4 +1,4 @@
-"""Check for the discrete SAC agent of notebook 3, section 11 (solutions/sac_discrete.py)."""
+"""Check for the discrete SAC agent of notebook 3, section 12 (solutions/sac_discrete.py)."""
 
 import gymnasium as gym
 import numpy as np

@@ -1,4 +1,4 @@
-"""Students' implementations of the coding exercises of notebook 1 outside section 7 (the networks, the
+"""Students' implementations of the coding exercises of notebook 1 (the networks, the
 replay buffer, the DDPG agent), written from the statements alone; tests/test_student_path.py runs them."""
 
 NOTEBOOK = "01_dpg_ddpg.ipynb"

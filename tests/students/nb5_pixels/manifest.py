@@ -1,10 +1,10 @@
-"""Notebook 1, section 7 (DDPG from pixels): the students' networks, frame buffers and agents.
+"""Notebook 5 (DDPG from pixels, optional): the students' networks, frame buffers and agents.
 
 Each file runs after the first correct file of each earlier exercise of the notebook, as in the notebook:
-the agent's check gets the student's pixel_networks and PixelReplayBuffer of 7.a and 7.b;
+the agent's check gets the student's pixel_networks and PixelReplayBuffer of 3.1 and 3.2;
 tests/test_checks_pixels.py also runs each correct agent with each correct networks file."""
 
-NOTEBOOK = "01_dpg_ddpg.ipynb"
+NOTEBOOK = "05_ddpg_from_pixels.ipynb"
 EXERCISES = [
     dict(name="pixel_networks", attempt_cell="38b300b0", load_cells=["pixelnetworksload"],
          check="check_pixel_networks(pixel_networks)",
