@@ -114,6 +114,60 @@ def test_top_cell_states_the_running_time(path):
     )
 
 
+# --- length and table of contents ----------------------------------------------------------------
+
+WORD_LIMIT = 600  # words per markdown cell: a screen or two of reading between two cells to run
+NUMBER = re.compile(r"^\d+(\.\d+)*\.?\s+")
+
+
+def long_markdown_cells(notebook, limit=WORD_LIMIT):
+    """[(cell index, words)] of the markdown cells over `limit` words."""
+    return [(index, len(cell.source.split())) for index, cell in enumerate(notebook.cells)
+            if cell.cell_type == "markdown" and len(cell.source.split()) > limit]
+
+
+def missing_from_contents(notebook):
+    """The level-2 headings (`## ...`, leading number dropped) that the `**Contents.**` paragraph of the
+    first markdown cell does not name; None when there is no such paragraph."""
+    markdown = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+    paragraphs = re.split(r"\n\s*\n", markdown[0]) if markdown else []
+    contents = next((p for p in paragraphs if p.lstrip().startswith("**Contents.**")), None)
+    if contents is None:
+        return None
+    contents = " ".join(contents.split())
+    titles = [NUMBER.sub("", line[3:].strip()) for source in markdown for line in source.splitlines()
+              if line.startswith("## ")]
+    return [title for title in titles if " ".join(title.split()) not in contents]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_no_markdown_cell_is_over_the_length_limit(path):
+    long = long_markdown_cells(nbformat.read(path, as_version=4))
+    assert not long, (f"{path.name}: markdown cells over {WORD_LIMIT} words, as (cell index, words): {long}; "
+                      "cut them, or split them at a heading")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_notebook_opens_with_a_table_of_contents_naming_every_section(path):
+    missing = missing_from_contents(nbformat.read(path, as_version=4))
+    assert missing is not None, f"{path.name}: the top cell has no paragraph starting with **Contents.**"
+    assert not missing, f"{path.name}: the **Contents.** paragraph of the top cell does not name {missing}"
+
+
+def test_the_length_and_contents_checks_fail_on_a_notebook_that_breaks_them():
+    new_markdown = nbformat.v4.new_markdown_cell
+    notebook = nbformat.v4.new_notebook(cells=[
+        new_markdown("# Part 9\n\n**Contents.** 1 The idea · 2 Key equations"),
+        new_markdown("## 1. The idea\n\n" + "word " * 601),
+        new_markdown("## 2. Key equations"),
+        new_markdown("## 3. Pseudo-code"),
+    ])
+    assert long_markdown_cells(notebook) == [(1, 605)]
+    assert missing_from_contents(notebook) == ["Pseudo-code"]
+    notebook.cells[0].source = "# Part 9\n\nNo table here."
+    assert missing_from_contents(notebook) is None
+
+
 def test_repository_sync_rewrites_every_copy_of_the_address(tmp_path):
     for folder in ("solutions/tooling", "notebooks"):
         (tmp_path / folder).mkdir(parents=True)
