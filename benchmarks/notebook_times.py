@@ -9,6 +9,12 @@ keeps the other mode's figures, so that the long full-mode runs can be made sepa
     python benchmarks/notebook_times.py --modes quick
     python benchmarks/notebook_times.py --modes full          # about 1.5 hours on a 2-core CPU
     python benchmarks/notebook_times.py --modes full --notebooks 02_td3.ipynb
+
+`make book` executes the notebooks the same way, one at a time, and records each one's time beside its
+executed copy (build/cache/<mode>/); `--from-book-cache` writes those times here instead of running the
+notebooks again, so that one full-mode build of the website also measures the notebooks:
+
+    make book && python benchmarks/notebook_times.py --modes full --from-book-cache
 """
 
 import argparse
@@ -47,6 +53,21 @@ def run_notebook(name, mode, executed_dir=None):
     return round(seconds, 1), run.returncode == 0
 
 
+def from_book_cache(name, mode):
+    """(seconds, ok) that `make book` recorded when it executed notebooks/<name> in `mode`, for the notebook
+    as it is now; None when its executed copy is missing or stale."""
+    sys.path.insert(0, str(ROOT / "book"))
+    import build as book
+
+    record = ROOT / "build" / "cache" / mode / f"{name}.json"
+    if not record.exists():
+        return None
+    record = json.loads(record.read_text())
+    if record["key"] != book.cache_key(ROOT / "notebooks" / name, mode, book.package_digest()):
+        return None
+    return record["seconds"], True
+
+
 def minutes(seconds):
     return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
@@ -77,13 +98,22 @@ def main():
     parser.add_argument("--modes", nargs="+", choices=["quick", "full"], default=["quick", "full"])
     parser.add_argument("--notebooks", nargs="+", choices=NOTEBOOKS, default=NOTEBOOKS)
     parser.add_argument("--executed-dir", help="keep the executed notebooks, with their outputs, in this folder")
+    parser.add_argument("--from-book-cache", action="store_true",
+                        help="take the times that `make book` recorded (build/cache/) instead of running the notebooks")
     args = parser.parse_args()
     path = RESULTS / "notebook_times.json"
     results = json.loads(path.read_text()) if path.exists() else {"runs": {}}
     machine = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
     for mode in args.modes:
         for name in args.notebooks:
-            seconds, ok = run_notebook(name, mode, args.executed_dir)
+            if args.from_book_cache:
+                cached = from_book_cache(name, mode)
+                if cached is None:
+                    raise SystemExit(f"error: no executed copy of {name} in {mode} mode for the notebook as it is "
+                                     f"now; run `make book{' QUICK=1' if mode == 'quick' else ''}` first")
+                seconds, ok = cached
+            else:
+                seconds, ok = run_notebook(name, mode, args.executed_dir)
             date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
             results["runs"].setdefault(name, {})[mode] = {"seconds": seconds, "ok": ok, "machine": machine,
                                                           "date": date}

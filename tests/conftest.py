@@ -1,5 +1,7 @@
 """Small environments and fixtures shared by the tests."""
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -56,3 +58,29 @@ def make_toy_env(episode_length=20, terminates=True, interrupt_at=None):
     env = ToyEnv(episode_length, terminates, interrupt_at)
     # Without termination, the time limit ends each episode by truncation.
     return env if terminates else gym.wrappers.TimeLimit(env, max_episode_steps=episode_length)
+
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Debian's Chromium, headless, driven by Selenium (`make browser` installs both), with its console
+    messages kept (`browser.get_log("browser")`); quit after the test."""
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
+    assert not missing, f"{', '.join(missing)} missing: run `make browser` (apt-get install chromium chromium-driver)"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    # No background networking: this machine's closed network refuses those connections, as console errors.
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'chromium'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_script_timeout(30)
+    yield driver
+    driver.quit()
