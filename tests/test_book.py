@@ -13,13 +13,15 @@ module), and checks:
   media error).
 
 Screenshots of each page, and of a learning curve, an equation block and a video player, are written
-under build/test_book_screenshots/.
+under build/test_book_screenshots/. `COURSE_BOOK_SITE=build/book pytest tests/test_book.py` checks the
+site that `make book` built instead (screenshots under build/book_screenshots/).
 """
 
 import functools
 import html
 import http.server
 import json
+import os
 import re
 import sys
 import threading
@@ -34,8 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book"))
 import build as book  # noqa: E402  (book/build.py)
 
-SITE = ROOT / "build" / "test_book"
-SCREENSHOTS = ROOT / "build" / "test_book_screenshots"
+# COURSE_BOOK_SITE=build/book checks a site already built (the full-mode one of `make book`) instead.
+BUILT_SITE = os.environ.get("COURSE_BOOK_SITE")
+SITE = ROOT / (BUILT_SITE or "build/test_book")
+SCREENSHOTS = SITE.parent / f"{SITE.name}_screenshots"
 NOTEBOOKS = book.notebook_names()
 PAGES = ["index.html"] + [name.replace(".ipynb", ".html") for name in NOTEBOOKS]
 
@@ -60,7 +64,9 @@ def test_only_a_change_of_code_or_package_re_executes_a_notebook(tmp_path):
 
 @pytest.fixture(scope="module")
 def site():
-    book.build("quick", jobs=2, site=SITE)
+    if BUILT_SITE is None:
+        book.build("quick", jobs=2, site=SITE)
+    assert (SITE / "index.html").is_file(), f"no site in {SITE}: run `make book` first"
     return SITE
 
 
