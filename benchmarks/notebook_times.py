@@ -76,8 +76,10 @@ def write(results):
     (RESULTS / "notebook_times.json").write_text(json.dumps(results, indent=1) + "\n")
     lines = ["Command: `python benchmarks/notebook_times.py --modes quick` and `--modes full` "
              "(benchmarks/notebook_times.py)", "",
-             "Each notebook alone, top to bottom as committed, `jupyter nbconvert --execute` in a fresh kernel, with "
-             "the environment a student has (torch takes the idle cores); quick mode: `COURSE_QUICK=1`.", "",
+             "Each notebook alone, top to bottom as committed, in a fresh kernel started in notebooks/, with the "
+             "environment a student has (torch takes the idle cores); quick mode: `COURSE_QUICK=1`. Each figure says "
+             "what executed the notebook: `jupyter nbconvert --execute`, or `make book`, which executes the notebooks "
+             "one after another with nbclient and records each one's time (`--from-book-cache`).", "",
              "| notebook | quick mode | full mode |", "|---|---|---|"]
     for name in NOTEBOOKS:
         cells = []
@@ -87,7 +89,8 @@ def write(results):
                 cells.append("not measured yet")
             else:
                 failed = "" if run["ok"] else " (failed)"
-                cells.append(f"{minutes(run['seconds'])}{failed} ({run['machine']}, {run['date']})")
+                how = run.get("how", "jupyter nbconvert --execute")
+                cells.append(f"{minutes(run['seconds'])}{failed} ({run['machine']}, {run['date']}, {how})")
         lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
     (RESULTS / "notebook_times.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -115,8 +118,9 @@ def main():
             else:
                 seconds, ok = run_notebook(name, mode, args.executed_dir)
             date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+            how = "make book (book/build.py)" if args.from_book_cache else "jupyter nbconvert --execute"
             results["runs"].setdefault(name, {})[mode] = {"seconds": seconds, "ok": ok, "machine": machine,
-                                                          "date": date}
+                                                          "date": date, "how": how}
             print(f"{name}, {mode} mode: {seconds:.0f} s{'' if ok else ' (FAILED)'}", flush=True)
             write(results)
 

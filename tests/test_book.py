@@ -9,7 +9,7 @@ module), and checks:
 - every link, image, script and stylesheet inside the site resolves, fragment included;
 - no equation holds prose (a `$` paired with the wrong one);
 - in headless Chromium, each page loads with no console error, every equation is typeset by MathJax
-  (served by the site itself), every image has loaded and every video can play (its metadata loaded, no
+  (served by the site itself), every image has loaded and every video can play (its metadata loaded, a duration, no
   media error).
 
 Screenshots of each page, and of a learning curve, an equation block and a video player, are written
@@ -178,7 +178,8 @@ return JSON.stringify({
   images: images.length,
   broken_images: images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src').slice(0, 80)),
   videos: videos.length,
-  unplayable_videos: videos.filter(v => v.error || v.readyState < 1).map(v => v.error ? v.error.code : v.readyState),
+  unplayable_videos: videos.filter(v => v.error || v.readyState < 1 || !(v.duration > 0))
+                           .map(v => v.error ? v.error.code : [v.readyState, v.duration]),
 });
 """
 
@@ -209,8 +210,8 @@ def test_page_loads_typesets_and_shows_its_figures_and_videos(page, server, brow
     assert not errors, f"{page}: console errors: {errors}"
     assert not report["untypeset"], f"{page}: equations MathJax did not typeset: {report['untypeset'][:5]}"
     assert not report["broken_images"], f"{page}: images that did not load: {report['broken_images']}"
-    assert not report["unplayable_videos"], f"{page}: videos that cannot play (error code or readyState): " \
-                                            f"{report['unplayable_videos']}"
+    assert not report["unplayable_videos"], (f"{page}: videos that cannot play (error code, or readyState and "
+                                             f"duration): {report['unplayable_videos']}")
     if page != "index.html":
         assert report["math"] > 0, f"{page}: no equation on the page"
         assert report["images"] > 0, f"{page}: no figure on the page"
@@ -242,7 +243,7 @@ def test_screenshots_of_a_learning_curve_an_equation_and_a_video(server, browser
     shots = [
         element_screenshot(browser, server, first, LEARNING_CURVE, "learning_curve.png"),
         element_screenshot(browser, server, first, "//div[contains(@class, 'math')]", "equation.png"),
-        element_screenshot(browser, server, first, "//video", "video.png"),
+        element_screenshot(browser, server, first, "(//video)[last()]", "video.png"),  # the trained policy
     ]
     for shot in shots:
         assert shot.stat().st_size > 1000, f"{shot} is empty"
