@@ -222,6 +222,9 @@ LEARNING_CURVE = ("//div[contains(@class, 'cell') and .//div[contains(@class, 'c
                   "[contains(., 'plot_learning_curve(')]]//div[contains(@class, 'cell_output')]//img")
 
 
+DISPLAY_EQUATION = "//div[contains(@class, 'math')]"
+
+
 def element_screenshot(browser, server, page, xpath, name):
     from selenium.webdriver.common.by import By
 
@@ -229,6 +232,8 @@ def element_screenshot(browser, server, page, xpath, name):
     page_report(browser)
     element = browser.find_elements(By.XPATH, xpath)
     assert element, f"{page}: nothing matches {xpath}"
+    if xpath == DISPLAY_EQUATION:  # the tallest display equation of the page: a block, not a one-liner
+        element = [max(element, key=lambda block: block.size["height"])]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", element[0])
     time.sleep(0.5)
     path = SCREENSHOTS / name
@@ -242,7 +247,7 @@ def test_screenshots_of_a_learning_curve_an_equation_and_a_video(server, browser
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shots = [
         element_screenshot(browser, server, first, LEARNING_CURVE, "learning_curve.png"),
-        element_screenshot(browser, server, first, "//div[contains(@class, 'math')]", "equation.png"),
+        element_screenshot(browser, server, first, DISPLAY_EQUATION, "equation.png"),
         element_screenshot(browser, server, first, "(//video)[last()]", "video.png"),  # the trained policy
     ]
     for shot in shots:
