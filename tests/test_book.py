@@ -252,3 +252,16 @@ def test_screenshots_of_a_learning_curve_an_equation_and_a_video(server, browser
     ]
     for shot in shots:
         assert shot.stat().st_size > 1000, f"{shot} is empty"
+
+
+def test_the_readme_shows_committed_figures_of_a_few_hundred_kb_at_most():
+    """The README, the repository's first page, embeds the committed curves and the policy's animation."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    images = re.findall(r'<img src="([^"]+)"', readme) + re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", readme)
+    local = [image for image in images if not urlparse(image).scheme]
+    assert any(image.endswith(".gif") for image in local), "the README shows no animation of a trained policy"
+    assert sum(image.endswith(".png") for image in local) >= 2, "the README shows fewer than two learning curves"
+    for image in local:
+        path = ROOT / image
+        assert path.is_file(), f"README.md embeds {image}, which is not in the repository"
+        assert path.stat().st_size < 500_000, f"{image} is {path.stat().st_size / 1e3:.0f} kB; keep it under 500 kB"
