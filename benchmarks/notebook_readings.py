@@ -9,7 +9,6 @@ text that each of its cells printed with `print`, under the section it belongs t
 the same lines with their own numbers.
 """
 
-import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,10 +29,10 @@ def printed(cell):
 
 
 def readings(name, package):
-    record = json.loads((CACHE / f"{name}.json").read_text())
-    if record["key"] != book.cache_key(ROOT / "notebooks" / name, "full", package):
-        raise SystemExit(f"error: build/cache/full/{name} is not the notebook as it is now; run `make book` first")
-    executed = nbformat.read(CACHE / name, as_version=4)
+    hit = book.cached(name, "full", package)
+    if hit is None:
+        raise SystemExit(f"error: build/cache/full/ holds no run of {name} as it is now; run `make book` first")
+    executed, record = nbformat.read(hit[0], as_version=4), hit[1]
     lines, section = [f"## {name}", "", f"Executed in {record['seconds'] / 60:.1f} min.", ""], "Set-up"
     for cell in executed.cells:
         if cell.cell_type == "markdown":

@@ -68,13 +68,26 @@ def cache_key(path, mode, package):
     return hashlib.sha256(code.encode() + package.encode() + mode.encode()).hexdigest()
 
 
-def execute(name, mode, cache_dir, package, log=print):
-    """The executed copy of notebooks/<name> in `mode`, from the cache or run now. Returns (path, seconds
-    it took to execute, whether it came from the cache). A cell that raises stops the build."""
+def cached(name, mode, package, cache_dir=None):
+    """(path of the executed copy, its record: key, seconds, mode) of notebooks/<name> in `mode`, when the
+    cache holds one for the notebook's code as it is now; else None."""
+    cache_dir = cache_dir or BUILD / "cache" / mode
+    executed, record = cache_dir / name, cache_dir / f"{name}.json"
+    if not (executed.exists() and record.exists()):
+        return None
+    record = json.loads(record.read_text())
+    return (executed, record) if record["key"] == cache_key(NOTEBOOKS / name, mode, package) else None
+
+
+def execute(name, mode, cache_dir, package, log=print, fresh=False):
+    """The executed copy of notebooks/<name> in `mode`, from the cache or run now (always run when `fresh`).
+    Returns (path, seconds it took to execute, whether it came from the cache). A cell that raises stops
+    the build (nbclient's CellExecutionError)."""
+    hit = None if fresh else cached(name, mode, package, cache_dir)
+    if hit is not None:
+        return hit[0], hit[1]["seconds"], True
     executed, record = cache_dir / name, cache_dir / f"{name}.json"
     key = cache_key(NOTEBOOKS / name, mode, package)
-    if executed.exists() and record.exists() and json.loads(record.read_text())["key"] == key:
-        return executed, json.loads(record.read_text())["seconds"], True
     log(f"executing {name} in {mode} mode ...")
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     environment = {key: value for key, value in os.environ.items() if key != "COURSE_QUICK"}
@@ -102,24 +115,6 @@ def repository_links(text, name):
     return REPOSITORY_LINK.sub(lambda m: f"]({blob}/{m.group(1)}{m.group(2) or ''})", text)
 
 
-def display_math_blocks(text):
-    """`text` with a blank line around each `$$ ... $$` that starts a line. Jupyter's renderer reads a display
-    equation inside a paragraph; MyST pairs its `$$` as two inline `$` and typesets the prose between them."""
-    lines, in_display = [], False
-    for line in text.split("\n"):
-        stripped = line.strip()
-        opens = not in_display and stripped.startswith("$$")
-        if opens and lines and lines[-1].strip():
-            lines.append("")
-        lines.append(line)
-        if opens or in_display:
-            closes = stripped.endswith("$$") and (in_display or len(stripped) > 2)
-            in_display = not closes
-            if closes:
-                lines.append("")
-    return "\n".join(lines)
-
-
 def stage(executed, source_dir):
     """Write the pages' sources: index.md, and each notebook as it is now with the outputs of its executed
     copy (same code cells, in the same order), absolute repository links and no progress-bar widgets."""
@@ -135,7 +130,7 @@ def stage(executed, source_dir):
         notebook.metadata.pop("widgets", None)
         for cell in notebook.cells:
             if cell.cell_type == "markdown":
-                cell.source = display_math_blocks(repository_links(cell.source, name))
+                cell.source = repository_links(cell.source, name)
             else:  # progress bars drawn as widgets: live in Jupyter, an empty box on a page
                 cell.outputs = [output for output in cell.get("outputs", [])
                                 if WIDGET not in output.get("data", {})]

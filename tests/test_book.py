@@ -117,8 +117,8 @@ def test_a_page_per_notebook_with_its_colab_and_repository_links(site):
         page = site / name.replace(".ipynb", ".html")
         assert page.is_file(), f"no page for notebooks/{name}"
         hrefs = {value for tag, value in references(page).targets if tag == "a"}
-        colab = f"https://colab.research.google.com/github/rl-course/continuous-control/blob/main/notebooks/{name}"
-        github = f"https://github.com/rl-course/continuous-control/blob/main/notebooks/{name}"
+        colab = book.colab_url(name)
+        github = f"{book.REPOSITORY_URL}/blob/{book.BRANCH}/notebooks/{name}"  # solutions/tooling/repository.py
         assert colab in hrefs, f"{page.name} does not link to its notebook on Colab ({colab})"
         assert github in hrefs, f"{page.name} does not link to its notebook in the repository ({github})"
     index_links = {value for tag, value in references(site / "index.html").targets if tag == "a"}
