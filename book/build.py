@@ -1,6 +1,6 @@
 """Build the course website: execute the notebooks (cached), then render them with Sphinx and MyST-NB.
 
-    python book/build.py            # full mode: what a student runs (about an hour on a 2-core CPU)
+    python book/build.py            # full mode: what a student runs (36 min on a 2-core CPU)
     python book/build.py --quick    # quick mode (COURSE_QUICK=1): the same site in minutes
     make book  /  make book QUICK=1
 
@@ -11,10 +11,9 @@ file of solutions/, and the mode. A change to the code of one notebook re-execut
 change of its text none; a change to the package re-executes them all, since every notebook runs it.
 
 Step 2 writes book/index.md and each notebook, as it is now with its executed copy's outputs, into
-build/book_src/<mode>/, with the links that only make sense in the repository made absolute (the Colab
-badge becomes text links to Colab and to the file on GitHub, `../benchmarks/...` becomes its GitHub
-address), and runs Sphinx (configuration: book/conf.py) into build/book/. Sphinx's warnings are errors:
-a broken cross-reference fails the build.
+build/book_src/<mode>/, the Colab badge made text links to Colab and to the file on GitHub and the
+progress-bar widgets dropped, and runs Sphinx (configuration: book/conf.py) into build/book/. Sphinx's
+warnings are errors: a broken cross-reference fails the build.
 """
 
 import argparse
@@ -41,7 +40,6 @@ BUILD = ROOT / "build"
 SITE = BUILD / "book"
 BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
 WIDGET = "application/vnd.jupyter.widget-view+json"
-REPOSITORY_LINK = re.compile(r"\]\(\.\./([^)#\s]+)(#[^)\s]*)?\)")
 
 
 def notebook_names():
@@ -107,12 +105,11 @@ def execute(name, mode, cache_dir, package, log=print, fresh=False):
 
 
 def repository_links(text, name):
-    """Markdown `text` of notebooks/<name> with its repository-relative links made absolute."""
-    blob = f"{REPOSITORY_URL}/blob/{BRANCH}"
+    """Markdown `text` of notebooks/<name> with its Colab badge (an image from Colab's site, which a page
+    served offline cannot load) as text links to Colab and to the notebook on GitHub."""
     links = (f"[Open in Colab]({colab_url(name)}) · "
-             f"[The notebook on GitHub]({blob}/notebooks/{name})")
-    text = BADGE.sub(links, text)
-    return REPOSITORY_LINK.sub(lambda m: f"]({blob}/{m.group(1)}{m.group(2) or ''})", text)
+             f"[The notebook on GitHub]({REPOSITORY_URL}/blob/{BRANCH}/notebooks/{name})")
+    return BADGE.sub(links, text)
 
 
 def stage(executed, source_dir):
@@ -157,7 +154,7 @@ def build(mode, jobs=1, site=SITE, log=print):
     start = time.perf_counter()
     sphinx(BUILD / "book_src" / mode, mode, site)
     log(f"site written to {site} in {time.perf_counter() - start:.0f} s (Sphinx)")
-    return {name: (seconds, cached) for name, (_, seconds, cached) in runs.items()}
+    return {name: (seconds, from_cache) for name, (_, seconds, from_cache) in runs.items()}
 
 
 def main():
@@ -168,8 +165,8 @@ def main():
     args = parser.parse_args()
     start = time.perf_counter()
     runs = build("quick" if args.quick else "full", jobs=args.jobs)
-    for name, (seconds, cached) in runs.items():
-        print(f"  {name}: {'cached, ' if cached else ''}{seconds:.0f} s to execute")
+    for name, (seconds, from_cache) in runs.items():
+        print(f"  {name}: {'cached, ' if from_cache else ''}{seconds:.0f} s to execute")
     print(f"book built in {time.perf_counter() - start:.0f} s: open {SITE.relative_to(ROOT)}/index.html")
 
 
